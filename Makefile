@@ -1,0 +1,147 @@
+# springfield: one Makefile for the library, the CLI, tests, benchmarks and CI helpers.
+#
+#   make              library build/libspringfield.a and CLI build/springfield
+#   make test         every Criterion test (SPRINGFIELD_ISA=... picks the ISA path)
+#   make test-isas    the test suite once per ISA path this CPU can run
+#   make test-neon    NEON kernels cross-compiled for aarch64 and run under qemu-aarch64
+#   make bench        the benchmarks (GEMM, conv, data, train)
+#   make train        the default demo training run (no download)
+#   make deps         install missing Debian packages (as root) or print the apt-get line
+#   SANITIZE=address,undefined make test   sanitizer build, in build/san/
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PYTHON := /usr/bin/python3
+ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
+
+ifdef SANITIZE
+BUILD := build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD := build
+SANFLAGS :=
+endif
+
+# Packages the build, the tests and the benchmarks need; `make deps` installs the missing ones.
+DEPS := libcriterion-dev libjpeg62-turbo-dev libspng-dev libpng-dev libhwloc-dev libjansson-dev \
+        libcairo2-dev libopenblas-dev libdnnl-dev pkg-config
+DEPS_NEON := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+DEPS_GOLDEN := python3-torch python3-torchvision python3-pil python3-numpy
+
+OPT ?= -O3
+CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
+PKGS := libjpeg spng hwloc jansson cairo
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
+LDLIBS := $(PKG_LIBS) -lm -lpthread
+LDFLAGS := -fopenmp $(SANFLAGS)
+BENCH_LIBS := -lopenblas -ldnnl
+
+# Per-ISA translation units: a file named *_avx512.c, *_avx2.c or *_neon.c holds one ISA's micro-kernels
+# and gets that ISA's -m flags; nothing else does, so the binary runs on any x86-64.
+FLAGS_avx512 := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2 -mbmi2
+FLAGS_avx2 := -mavx2 -mfma
+FLAGS_neon :=
+
+LIB_SRC_ALL := $(shell find src/kernels src/nn src/data src/util -name '*.c' | sort)
+ifeq ($(ARCH),aarch64)
+LIB_SRC := $(filter-out %_avx512.c %_avx2.c,$(LIB_SRC_ALL))
+else
+LIB_SRC := $(filter-out %_neon.c,$(LIB_SRC_ALL))
+endif
+CLI_SRC := $(shell find src/cli bench -name '*.c' | sort)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_UTIL_SRC := $(sort $(wildcard tests/util/*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB := $(BUILD)/libspringfield.a
+CLI := $(BUILD)/springfield
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps features test test-isas test-neon bench train clean perf-check fuzz
+all: features $(LIB) $(CLI)
+
+# Installs only what is missing; as non-root it prints the command instead of failing half-way.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else echo "deps: missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@mkdir -p build && touch $@
+
+features: $(DEPS_STAMP)
+	@echo "springfield: cc $(CC) $$($(CC) -dumpversion) for $(ARCH), OpenMP yes, $(if $(SANITIZE),sanitize=$(SANITIZE),no sanitizers)"
+	@echo "springfield: cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(nproc) cores online"
+	@echo "springfield: cpu flags:$$(for f in avx512f avx2 fma asimd; do grep -qw $$f /proc/cpuinfo && printf ' %s' $$f; done)"
+	@echo "springfield: libs:$$(for p in $(PKGS) openblas dnnl; do v=$$(pkg-config --modversion $$p 2>/dev/null || { [ $$p = dnnl ] && [ -f /usr/include/oneapi/dnnl/dnnl.h ] && echo present; }) && printf ' %s-%s' $$p $$v || printf ' %s-MISSING' $$p; done)"
+
+$(BUILD)/obj/%_avx512.o: %_avx512.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FLAGS_avx512) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%_avx2.o: %_avx2.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FLAGS_avx2) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) $(BENCH_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) $(TEST_UTIL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP $< $(TEST_UTIL_OBJ) $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) -lcriterion
+
+# Each test binary runs on its own so that one crash names its unit; all of them run even if one fails.
+test: all $(TEST_BIN)
+	@echo "springfield: testing ISA path $${SPRINGFIELD_ISA:-auto} with $${OMP_NUM_THREADS:-all} threads"
+	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t --jobs=1 || fail=1; done; \
+	if [ $$fail = 0 ]; then echo "springfield: all test binaries passed"; else echo "springfield: SOME TESTS FAILED"; exit 1; fi
+
+test-isas: all $(TEST_BIN)
+	@for isa in avx512 avx2 scalar; do \
+	  if $(CLI) info --isa-supported $$isa >/dev/null 2>&1; then \
+	    echo "==== ISA $$isa"; SPRINGFIELD_ISA=$$isa $(MAKE) --no-print-directory test || exit 1; \
+	  else echo "==== ISA $$isa: not supported on this CPU, skipped"; fi; done
+
+# NEON: the kernel units (src/kernels, src/util) and their tests, cross-compiled and run under qemu.
+NEON_CC := aarch64-linux-gnu-gcc
+NEON_BUILD := build/neon
+NEON_SYSROOT := build/neon-sysroot
+NEON_LIBDIR := $(abspath $(NEON_SYSROOT))/usr/lib/aarch64-linux-gnu
+NEON_TESTS ?= $(sort $(wildcard tests/test_kern_*.c tests/test_sgemm*.c tests/test_cpu.c))
+NEON_LIB_SRC := $(filter-out %_avx512.c %_avx2.c %/topology.c,$(shell find src/kernels src/util -name '*.c' | sort))
+test-neon:
+	@./tools/neon-sysroot.sh $(NEON_SYSROOT)
+	@mkdir -p $(NEON_BUILD)
+	@fail=0; for t in $(NEON_TESTS); do n=$$(basename $$t .c); \
+	  $(NEON_CC) -std=c11 -O2 -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE -Isrc -Itests -idirafter /usr/include \
+	    $$t $(TEST_UTIL_SRC) $(NEON_LIB_SRC) -o $(NEON_BUILD)/$$n -L$(NEON_LIBDIR) -Wl,--disable-new-dtags \
+	    -Wl,-rpath,$(NEON_LIBDIR) -Wl,-rpath-link,/usr/lib/aarch64-linux-gnu -lcriterion -lm -lpthread || exit 1; \
+	  echo "== $$n (aarch64 under qemu)"; \
+	  SPRINGFIELD_ISA=neon SPRINGFIELD_EMULATED=1 QEMU_LD_PREFIX=/ $(NEON_BUILD)/$$n --jobs=1 || fail=1; done; \
+	[ $$fail = 0 ] || { echo "springfield: NEON TESTS FAILED"; exit 1; }
+
+bench: all
+	$(CLI) bench all
+
+train: all
+	$(CLI) train
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

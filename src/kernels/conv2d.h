@@ -1,0 +1,49 @@
+// conv2d.h: 2-D convolution, forward, backward-data and backward-weights, without im2col.
+//
+// Fast path: activations in the blocked layout of layout.h with vb = sf_vb(); weights packed once per
+// update into the plan's blocked weight layout (OIhw{vb}i{vb}o or similar, private to the plan). The
+// first layer (plan created with x_plain) reads plain NCHW input. Outputs and dx are always blocked
+// (dx: same layout as x). Gradients overwrite their outputs (no accumulation).
+// Reference path: plain NCHW activations, OIHW weights, naive loops in double: the oracle.
+#ifndef SF_CONV2D_H
+#define SF_CONV2D_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    int n, ci, ih, iw;   // input (N, Ci, H, W)
+    int co, kh, kw;      // weights (Co, Ci, KH, KW)
+    int sh, sw, ph, pw;  // stride, zero padding
+    int oh, ow;          // output spatial size, derived
+} sf_conv2d_shape;
+
+sf_conv2d_shape sf_conv2d_shape_make(int n, int ci, int ih, int iw, int co, int kh, int kw, int stride, int pad);
+
+// y (N,Co,OH,OW) = conv(x (N,Ci,H,W), w (Co,Ci,KH,KW)) + bias (Co) [bias may be NULL]
+void sf_conv2d_forward_ref(float *y, const float *x, const float *w, const float *bias, const sf_conv2d_shape *s);
+// dx (N,Ci,H,W) from dy (N,Co,OH,OW)
+void sf_conv2d_backward_data_ref(float *dx, const float *dy, const float *w, const sf_conv2d_shape *s);
+// dw (Co,Ci,KH,KW), dbias (Co) [may be NULL] from dy and x
+void sf_conv2d_backward_weights_ref(float *dw, float *dbias, const float *dy, const float *x, const sf_conv2d_shape *s);
+
+typedef struct sf_conv2d_plan sf_conv2d_plan;
+
+// Plans the blocking for one shape on the active ISA; owns all scratch (per-thread partial sums), so
+// the three calls below never allocate. deterministic: reduce backward-weights partials in fixed order.
+sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic);
+void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
+// Which algorithm runs, for benchmarks and logs, e.g. "direct_avx512_14x2" or "gemm".
+const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p);
+
+size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p);
+void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw);
+
+// y blocked (N,Co,OH,OW) = conv(x, wp) + bias [bias may be NULL]
+void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias);
+// dx (layout of x) from dy blocked
+void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wp);
+// dw plain OIHW (Co,Ci,KH,KW), dbias (Co) [may be NULL] from dy blocked and x (layout of x)
+void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias, const float *dy, const float *x);
+
+#endif
