@@ -86,13 +86,13 @@ features: $(DEPS_STAMP)
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FLAGS_avx512) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(FLAGS_avx512) -I. -MMD -MP -c $< -o $@
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FLAGS_avx2) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(FLAGS_avx2) -I. -MMD -MP -c $< -o $@
 $(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -I. -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

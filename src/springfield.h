@@ -5,6 +5,17 @@
 #define SPRINGFIELD_H
 
 #include "util/util.h"
+#include "util/rng.h"
 #include "kernels/cpu.h"
+#include "kernels/sgemm.h"
+#include "kernels/layout.h"
+#include "kernels/conv2d.h"
+#include "kernels/pool.h"
+#include "kernels/batchnorm.h"
+#include "kernels/activation.h"
+#include "kernels/resize.h"
+#include "kernels/linear.h"
+#include "kernels/softmax_xent.h"
+#include "nn/safetensors.h"
 
 #endif
