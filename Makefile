@@ -16,9 +16,16 @@ endif
 PYTHON := /usr/bin/python3
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
 
+# V=1 shows full compiler command lines.
+Q := $(if $(V),,@)
+
+# BUILD_VARIANT=NAME builds into build/NAME (e.g. the deliberately slowed build of the perf check).
 ifdef SANITIZE
 BUILD := build/san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifdef BUILD_VARIANT
+BUILD := build/$(BUILD_VARIANT)
+SANFLAGS :=
 else
 BUILD := build
 SANFLAGS :=
@@ -26,13 +33,13 @@ endif
 
 # Packages the build, the tests and the benchmarks need; `make deps` installs the missing ones.
 DEPS := libcriterion-dev libjpeg62-turbo-dev libspng-dev libpng-dev libhwloc-dev libjansson-dev \
-        libcairo2-dev libopenblas-dev libdnnl-dev pkg-config
+        libcairo2-dev zlib1g-dev libopenblas-dev libdnnl-dev pkg-config
 DEPS_NEON := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 DEPS_GOLDEN := python3-torch python3-torchvision python3-pil python3-numpy
 
 OPT ?= -O3
 CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
-PKGS := libjpeg spng hwloc jansson cairo
+PKGS := libjpeg spng hwloc jansson cairo zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
@@ -70,7 +77,7 @@ all: features $(LIB) $(CLI)
 # Installs only what is missing; as non-root it prints the command instead of failing half-way.
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
-	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEPS); do dpkg-query -W -f="\$${Status}\n" $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "deps: installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
@@ -84,26 +91,32 @@ features: $(DEPS_STAMP)
 	@echo "springfield: cpu flags:$$(for f in avx512f avx2 fma asimd; do grep -qw $$f /proc/cpuinfo && printf ' %s' $$f; done)"
 	@echo "springfield: libs:$$(for p in $(PKGS) openblas dnnl; do v=$$(pkg-config --modversion $$p 2>/dev/null || { [ $$p = dnnl ] && [ -f /usr/include/oneapi/dnnl/dnnl.h ] && echo present; }) && printf ' %s-%s' $$p $$v || printf ' %s-MISSING' $$p; done)"
 
-$(BUILD)/obj/%_avx512.o: %_avx512.c $(DEPS_STAMP)
+$(BUILD)/obj/%_avx512.o: %_avx512.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FLAGS_avx512) -I. -MMD -MP -c $< -o $@
-$(BUILD)/obj/%_avx2.o: %_avx2.c $(DEPS_STAMP)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) $(FLAGS_avx512) -I. -MMD -MP -c $< -o $@
+$(BUILD)/obj/%_avx2.o: %_avx2.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FLAGS_avx2) -I. -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) $(FLAGS_avx2) -I. -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I. -MMD -MP -c $< -o $@
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -I. -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) $(BENCH_LIBS)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) $(BENCH_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(TEST_UTIL_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP $< $(TEST_UTIL_OBJ) $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) -lcriterion
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -Itests -MMD -MP $< $(TEST_UTIL_OBJ) $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) -lcriterion
 
 # Each test binary runs on its own so that one crash names its unit; all of them run even if one fails.
 test: all $(TEST_BIN)
