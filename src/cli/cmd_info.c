@@ -1,9 +1,136 @@
-// cmd_info.c: `springfield info`: CPU, ISA path, caches, threads and the measured FMA peak.
+// cmd_info.c: `springfield info`: CPU, ISA path, caches, threads, the measured FMA peak, the topology
+// (packages, NUMA nodes, cores, PUs, caches), the thread binding map, the profile in use and where the
+// big buffers live.
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "kernels/profile.h"
+#include "kernels/sgemm_tuning.h"
+#include "kernels/topology.h"
 #include "springfield.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static const sf_opt_spec spec[] = {
+    {"threads", SF_OPT_INT, "0", NULL, 0, SF_TOPO_MAX_THREADS, "compute threads (0: one per core, or OMP_NUM_THREADS)"},
+    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0, "NUMA placement of threads, batch and buffers"},
+    {"smt", SF_OPT_FLAG, "off", NULL, 0, 0, "run threads on SMT siblings too"},
+    {"batch", SF_OPT_INT, "64", NULL, 1, 1 << 20, "batch size whose split across NUMA nodes is shown"},
+    {"bind", SF_OPT_FLAG, "on", NULL, 0, 0, "bind the threads to show where they run (--no-bind: plan only)"},
+};
+#define NSPEC (int)(sizeof spec / sizeof spec[0])
+
+// "0-3,8,10-11": a sorted int list in hwloc's list syntax.
+static void list_str(char *out, size_t n, const int *v, int count) {
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < count && k + 1 < n;) {
+        int j = i;
+        while (j + 1 < count && v[j + 1] == v[j] + 1) j++;
+        int w = j > i ? snprintf(out + k, n - k, "%s%d-%d", k ? "," : "", v[i], v[j])
+                      : snprintf(out + k, n - k, "%s%d", k ? "," : "", v[i]);
+        if (w < 0) break;
+        k += (size_t)w;
+        i = j + 1;
+    }
+}
+
+static const char *node_str(char *buf, size_t n, int node) {
+    if (node == SF_NODE_ANY) snprintf(buf, n, "first touch");
+    else if (node == SF_NODE_INTERLEAVE) snprintf(buf, n, "interleaved");
+    else snprintf(buf, n, "node %d", node);
+    return buf;
+}
+
+static void print_topology(const sf_topology *t) {
+    sf_topo_summary s;
+    sf_topo_summarize(&s, t);
+    printf("topology:  %d package%s, %d NUMA node%s, %d cores, %d PUs (%d cores, %d PUs usable); from %s\n", s.packages,
+           s.packages == 1 ? "" : "s", s.numa_nodes, s.numa_nodes == 1 ? "" : "s", s.cores, s.pus, s.usable_cores,
+           s.usable_pus, sf_topology_source(t));
+    printf("numa:     ");
+    for (int i = 0; i < s.numa_nodes && i < SF_TOPO_MAX_GROUPS; i++)
+        printf(" node L#%d %zu MiB%s", i, s.numa_bytes[i] >> 20, i + 1 < s.numa_nodes ? "," : "");
+    printf("\n");
+    printf("hw caches: L1d %zu KiB x%d, L2 %zu KiB x%d, L3 %zu KiB x%d (hwloc)\n", s.l1d >> 10, s.n_l1d, s.l2 >> 10,
+           s.n_l2, s.l3 >> 10, s.n_l3);
+}
+
+static void print_plan(const sf_topo_plan *p, const sf_topo_opts *o, const int *observed, int misplaced) {
+    printf("placement: %d threads, numa %s, %s\n", p->n_threads, sf_numa_name(p->numa),
+           p->bind ? "each thread bound to its PU" : "not bound by springfield");
+    if (!p->bind) printf("           %s (%s)\n", p->why_unbound, o->omp_env);
+    char pus[256], cores[256], ran[256], b1[32];
+    int v[SF_TOPO_MAX_THREADS], c[SF_TOPO_MAX_THREADS];
+    for (int g = 0; g < p->n_groups; g++) {
+        int first = p->group_first_thread[g], n = p->group_threads[g];
+        for (int i = 0; i < n; i++) v[i] = p->thread_pu[first + i], c[i] = p->thread_core[first + i];
+        list_str(pus, sizeof pus, v, n);
+        list_str(cores, sizeof cores, c, n);
+        printf("  group %d: threads %d-%d -> cores %s (PUs %s) on %s; samples %d-%d of the batch\n", g, first,
+               first + n - 1, cores, pus, node_str(b1, sizeof b1, p->group_node[g]), p->batch_start[g],
+               p->batch_start[g] + p->batch_count[g] - 1);
+    }
+    if (!observed) return;
+    for (int i = 0; i < p->n_threads; i++) v[i] = observed[i];
+    list_str(ran, sizeof ran, v, p->n_threads);
+    if (misplaced < 0) printf("  binding:  failed (threads ran on PUs %s)\n", ran);
+    else if (p->bind) printf("  binding:  %d of %d threads on their planned PU (observed PUs %s)\n",
+                             p->n_threads - misplaced, p->n_threads, ran);
+    else printf("  binding:  threads observed on PUs %s\n", ran);
+}
+
+// Each thread allocates its scratch where the plan says and touches it; the OS then says where it lives.
+static void print_buffers(const sf_topology *t, const sf_topo_plan *p) {
+    const size_t bytes = 4 << 20;
+    int found[SF_TOPO_MAX_THREADS];
+#pragma omp parallel num_threads(p->n_threads)
+    {
+#ifdef _OPENMP
+        int i = omp_get_thread_num();
+#else
+        int i = 0;
+#endif
+        void *buf = sf_topo_alloc(t, bytes, sf_topo_buf_node(p, SF_BUF_THREAD, i));
+        sf_topo_first_touch(buf, bytes);
+        found[i] = sf_topo_area_node(t, buf, bytes);
+        sf_topo_free(t, buf, bytes);
+    }
+    int ok = 0;
+    for (int i = 0; i < p->n_threads; i++) {
+        int want = sf_topo_buf_node(p, SF_BUF_THREAD, i);
+        ok += want < 0 || found[i] == want;
+    }
+    char b1[32], b2[32], b3[32];
+    printf("buffers:   thread scratch (GEMM packing, partial sums) -> the thread's node: %d of %d 4 MiB probes "
+           "found there (thread 0: %s)\n",
+           ok, p->n_threads, node_str(b1, sizeof b1, found[0]));
+    printf("           node replica (weights, gradients, activations of its batch share) -> %s",
+           node_str(b2, sizeof b2, sf_topo_buf_node(p, SF_BUF_GROUP, 0)));
+    printf("%s; shared (master weights, input batch) -> %s\n", p->n_groups > 1 ? " (group 0)" : "",
+           node_str(b3, sizeof b3, sf_topo_buf_node(p, SF_BUF_SHARED, 0)));
+}
+
+static void print_profile(void) {
+    char note[1024];
+    sf_profile tmp;
+    sf_profile_find(&tmp, sf_cpu(), NULL, note, sizeof note);
+    const sf_profile *p = sf_profile_active();
+    char name[160];
+    sf_profile_name(name, sizeof name, sf_cpu(), 1);
+    int mr, nr, mc, kc, nc;
+    const char *kern = "?";
+    sf_sgemm_get_blocking(&mr, &nr, &mc, &kc, &nc, &kern);
+    printf("profile:   %s%s%s%s (this CPU's name: %s); %d baselines\n", p->name, p->path[0] ? " (" : "", p->path,
+           p->path[0] ? ")" : "", name, p->n_baselines);
+    if (!p->path[0]) printf("           %s\n", note);
+    printf("gemm:      micro-kernel %s (%dx%d), blocks MC %d KC %d NC %d%s\n", kern, mr, nr, mc, kc, nc,
+           p->gemm_mc || p->gemm_kc || p->gemm_nc ? " (from the profile)" : " (cache-size defaults)");
+}
 
 int sf_cmd_info(int argc, char **argv) {
     // --isa-supported NAME: exit status says whether this CPU runs that path (used by make test-isas).
@@ -11,6 +138,23 @@ int sf_cmd_info(int argc, char **argv) {
         int isa = sf_isa_parse(argv[2]);
         return isa >= 0 && sf_isa_supported((sf_isa)isa) ? 0 : 1;
     }
+    sf_opts o;
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield info [options]");
+    if (rc >= 0) return rc;
+    const sf_topology *topo = sf_topology_get();
+    sf_topo_opts to;
+    sf_topo_opts_default(&to);
+    if (sf_opt_int(&o, "threads") > 0) to.threads = (int)sf_opt_int(&o, "threads");
+    to.numa = (sf_numa_mode)sf_numa_parse(sf_opt_str(&o, "numa"));
+    to.smt = sf_opt_flag(&o, "smt");
+    to.batch = (int)sf_opt_int(&o, "batch");
+    sf_topo_plan *plan = sf_malloc(sizeof *plan);
+    int have_plan = sf_topo_plan_make(plan, topo, &to) == 0;
+    int observed[SF_TOPO_MAX_THREADS], misplaced = 0;
+    int bound = have_plan && sf_opt_flag(&o, "bind");
+    if (bound) misplaced = sf_topo_apply(topo, plan, observed);
+    else if (have_plan) sf_set_threads(plan->n_threads);
+
     const sf_cpu_info *c = sf_cpu();
     printf("cpu:       %s (%s family %d model %d), %d logical CPUs\n", c->name, c->vendor, c->family,
            c->model, c->logical_cpus);
@@ -25,5 +169,14 @@ int sf_cmd_info(int argc, char **argv) {
     double pn = sf_peak_gflops_threads(sf_threads());
     printf("peak:      %.1f GFLOP/s fp32 on 1 thread, %.1f GFLOP/s on %d threads (measured FMA probe)\n", p1,
            pn, sf_threads());
+    print_topology(topo);
+    if (have_plan) {
+        print_plan(plan, &to, bound ? observed : NULL, misplaced);
+        print_buffers(topo, plan);
+    } else {
+        printf("placement: no usable PU in this process's cpuset\n");
+    }
+    print_profile();
+    free(plan);
     return 0;
 }

@@ -1,0 +1,287 @@
+// bench_conv.c: `springfield bench conv`: every conv layer of the two seed models, forward,
+// backward-data and backward-weights timed separately against oneDNN in the same run.
+//
+//   springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R]
+//
+// Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
+// every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. Runs of
+// the two libraries alternate and the median of R is reported, so that load from other processes hits
+// both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed.
+#include "bench/bench.h"
+#include "springfield.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DNNL_CHECK(call)                                                                                   \
+    do {                                                                                                   \
+        dnnl_status_t st_ = (call);                                                                        \
+        if (st_ != dnnl_success) sf_die("oneDNN: %s failed with status %d", #call, (int)st_);              \
+    } while (0)
+
+typedef struct {
+    const char *name;
+    int ci, co, k, s, p;
+    int pool_k, pool_s;  // pooling after the layer (0: none), which sets the next layer's input size
+} layer_def;
+
+// simple: five Conv2d(k3, pad 0), each followed by MaxPool2d(2).
+static const layer_def simple_layers[] = {
+    {"conv1", 3, 8, 3, 1, 0, 2, 2},    {"conv2", 8, 16, 3, 1, 0, 2, 2},  {"conv3", 16, 32, 3, 1, 0, 2, 2},
+    {"conv4", 32, 64, 3, 1, 0, 2, 2},  {"conv5", 64, 96, 3, 1, 0, 2, 2},
+};
+// best: AvgPool2d(3, s2) after conv1 and conv2, MaxPool2d(3, s2) after conv6.
+static const layer_def best_layers[] = {
+    {"conv1", 3, 32, 7, 2, 0, 3, 2},     {"conv2", 32, 64, 5, 2, 0, 3, 2},    {"conv3", 64, 128, 3, 1, 1, 0, 0},
+    {"conv4", 128, 256, 3, 1, 1, 0, 0},  {"conv5", 256, 256, 3, 1, 1, 0, 0},  {"conv6", 256, 256, 2, 1, 0, 3, 2},
+};
+
+typedef struct {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    dnnl_primitive_t prim[3];
+    dnnl_memory_t mem[10];
+    int n_mem;
+    dnnl_exec_arg_t args[3][5];
+    int n_args[3];
+    bool ok;
+} dnnl_layer;
+
+static dnnl_memory_t dnnl_mem(dnnl_layer *d, const_dnnl_primitive_desc_t pd, dnnl_query_t q, int index) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, q, index);
+    dnnl_memory_t m;
+    DNNL_CHECK(dnnl_memory_create(&m, md, d->eng, DNNL_MEMORY_ALLOCATE));
+    void *h;
+    DNNL_CHECK(dnnl_memory_get_data_handle(m, &h));
+    size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
+    for (size_t i = 0; i < n; i++) ((float *)h)[i] = 0.01f * (float)(i % 97) - 0.4f;
+    d->mem[d->n_mem++] = m;
+    return m;
+}
+
+// The three oneDNN primitives of one layer, created with the forward descriptor as hint.
+static void dnnl_layer_create(dnnl_layer *d, dnnl_engine_t eng, dnnl_stream_t stream, const sf_conv2d_shape *s) {
+    memset(d, 0, sizeof *d);
+    d->eng = eng;
+    d->stream = stream;
+    dnnl_dims_t src = {s->n, s->ci, s->ih, s->iw}, wei = {s->co, s->ci, s->kh, s->kw}, bia = {s->co};
+    dnnl_dims_t dst = {s->n, s->co, s->oh, s->ow}, strides = {s->sh, s->sw}, pl = {s->ph, s->pw};
+    dnnl_dims_t pr = {(s->oh - 1) * s->sh + s->kh - s->ih - s->ph, (s->ow - 1) * s->sw + s->kw - s->iw - s->pw};
+    dnnl_memory_desc_t src_md, wei_md, bia_md, dst_md;
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src, dnnl_f32, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wei_md, 4, wei, dnnl_f32, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bia_md, 1, bia, dnnl_f32, dnnl_x));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst, dnnl_f32, dnnl_format_tag_any));
+    dnnl_convolution_desc_t fd, bd, wd;
+    DNNL_CHECK(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_md,
+                                                  &wei_md, &bia_md, &dst_md, strides, pl, pr));
+    DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src_md, &wei_md, &dst_md,
+                                                        strides, pl, pr));
+    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src_md, &wei_md, &bia_md,
+                                                           &dst_md, strides, pl, pr));
+    dnnl_primitive_desc_t fpd, bpd, wpd;
+    if (dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL) != dnnl_success) return;
+    if (dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd) != dnnl_success) return;
+    if (dnnl_primitive_desc_create(&wpd, &wd, NULL, eng, fpd) != dnnl_success) return;
+    // Index 1 of the weights descriptors is the bias.
+    dnnl_memory_t x = dnnl_mem(d, fpd, dnnl_query_src_md, 0), w = dnnl_mem(d, fpd, dnnl_query_weights_md, 0);
+    dnnl_memory_t bias = dnnl_mem(d, fpd, dnnl_query_weights_md, 1), y = dnnl_mem(d, fpd, dnnl_query_dst_md, 0);
+    dnnl_memory_t dy = dnnl_mem(d, bpd, dnnl_query_diff_dst_md, 0), dx = dnnl_mem(d, bpd, dnnl_query_diff_src_md, 0);
+    dnnl_memory_t xw = dnnl_mem(d, wpd, dnnl_query_src_md, 0), dyw = dnnl_mem(d, wpd, dnnl_query_diff_dst_md, 0);
+    dnnl_memory_t dw = dnnl_mem(d, wpd, dnnl_query_diff_weights_md, 0);
+    dnnl_memory_t db = dnnl_mem(d, wpd, dnnl_query_diff_weights_md, 1);
+    DNNL_CHECK(dnnl_primitive_create(&d->prim[0], fpd));
+    DNNL_CHECK(dnnl_primitive_create(&d->prim[1], bpd));
+    DNNL_CHECK(dnnl_primitive_create(&d->prim[2], wpd));
+    dnnl_exec_arg_t fa[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, y}};
+    dnnl_exec_arg_t ba[] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}};
+    dnnl_exec_arg_t wa[] = {{DNNL_ARG_SRC, xw}, {DNNL_ARG_DIFF_DST, dyw}, {DNNL_ARG_DIFF_WEIGHTS, dw},
+                            {DNNL_ARG_DIFF_BIAS, db}};
+    memcpy(d->args[0], fa, sizeof fa);
+    memcpy(d->args[1], ba, sizeof ba);
+    memcpy(d->args[2], wa, sizeof wa);
+    d->n_args[0] = 4;
+    d->n_args[1] = 3;
+    d->n_args[2] = 4;
+    dnnl_primitive_desc_destroy(fpd);
+    dnnl_primitive_desc_destroy(bpd);
+    dnnl_primitive_desc_destroy(wpd);
+    d->ok = true;
+}
+
+static void dnnl_layer_destroy(dnnl_layer *d) {
+    for (int i = 0; i < 3; i++)
+        if (d->prim[i]) dnnl_primitive_destroy(d->prim[i]);
+    for (int i = 0; i < d->n_mem; i++) dnnl_memory_destroy(d->mem[i]);
+}
+
+static double dnnl_run(dnnl_layer *d, int dir) {
+    double t0 = sf_now();
+    DNNL_CHECK(dnnl_primitive_execute(d->prim[dir], d->stream, d->n_args[dir], d->args[dir]));
+    DNNL_CHECK(dnnl_stream_wait(d->stream));
+    return sf_now() - t0;
+}
+
+// Our side of one layer: plan, packed weights and blocked tensors.
+typedef struct {
+    sf_conv2d_plan *plan;
+    float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
+} our_layer;
+
+static float *filled(size_t n) {
+    float *p = sf_aligned_alloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = 0.01f * (float)(i % 89) - 0.4f;
+    return p;
+}
+
+static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first) {
+    int vb = sf_vb();
+    o->plan = sf_conv2d_plan_create(s, first, true);
+    size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
+    size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
+    o->x = filled(xn);
+    o->dx = filled(xn);
+    o->y = filled(yn);
+    o->dy = filled(yn);
+    o->w = filled(wn);
+    o->dw = filled(wn);
+    o->bias = filled(s->co);
+    o->db = filled(s->co);
+    o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan) * sizeof(float));
+    sf_conv2d_pack_weights(o->plan, o->wp, o->w);
+}
+
+static void our_layer_destroy(our_layer *o) {
+    float *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp};
+    for (int i = 0; i < 9; i++) sf_free_aligned(bufs[i]);
+    sf_conv2d_plan_destroy(o->plan);
+}
+
+static double our_run(our_layer *o, int dir) {
+    double t0 = sf_now();
+    if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
+    else if (dir == 1) sf_conv2d_backward_data(o->plan, o->dx, o->dy, o->wp);
+    else sf_conv2d_backward_weights(o->plan, o->dw, o->db, o->dy, o->x);
+    return sf_now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+    bool json;
+    int batch, reps;
+} bench_opts;
+
+static const char *dir_names[3] = {"fwd", "bwd_d", "bwd_w"};
+
+static void bench_model(const char *model, const layer_def *layers, int n_layers, int size, int threads,
+                        const bench_opts *o, dnnl_engine_t eng, dnnl_stream_t stream) {
+    double peak = sf_peak_gflops() * threads, flops_sum = 0, t_ours = 0, t_dnnl = 0;
+    bool dnnl_all = true;
+    int h = size;
+    for (int l = 0; l < n_layers; l++) {
+        const layer_def *L = &layers[l];
+        sf_conv2d_shape s = sf_conv2d_shape_make(o->batch, L->ci, h, h, L->co, L->k, L->k, L->s, L->p);
+        double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
+        our_layer ours;
+        dnnl_layer dn;
+        our_layer_create(&ours, &s, l == 0);
+        dnnl_layer_create(&dn, eng, stream, &s);
+        char shape[96];
+        snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
+        for (int dir = 0; dir < 3; dir++) {
+            double to[64], td[64];
+            our_run(&ours, dir);
+            if (dn.ok) dnnl_run(&dn, dir);
+            for (int r = 0; r < o->reps; r++) {
+                to[r] = our_run(&ours, dir);
+                td[r] = dn.ok ? dnnl_run(&dn, dir) : 0.0;
+            }
+            double mo = median(to, o->reps), md = dn.ok ? median(td, o->reps) : 0.0;
+            double go = flops / mo * 1e-9, gd = dn.ok ? flops / md * 1e-9 : 0.0;
+            flops_sum += flops;
+            t_ours += mo;
+            t_dnnl += md;
+            dnnl_all &= dn.ok;
+            if (o->json)
+                printf("{\"suite\":\"conv\",\"model\":\"%s\",\"size\":%d,\"layer\":\"%s\",\"shape\":\"%s\",\"dir\":\"%s\","
+                       "\"threads\":%d,\"algo\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,"
+                       "\"ratio\":%.3f}\n",
+                       model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_algo(ours.plan), go,
+                       100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
+            else
+                printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn %7.1f GF/s  ratio %5.2f\n",
+                       model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_algo(ours.plan), go,
+                       100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
+            fflush(stdout);
+        }
+        our_layer_destroy(&ours);
+        dnnl_layer_destroy(&dn);
+        h = s.oh;
+        if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;
+    }
+    double go = flops_sum / t_ours * 1e-9, gd = dnnl_all ? flops_sum / t_dnnl * 1e-9 : 0.0;
+    if (o->json)
+        printf("{\"suite\":\"conv\",\"model\":\"%s\",\"size\":%d,\"layer\":\"sum\",\"threads\":%d,\"gflops\":%.2f,"
+               "\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,\"ratio\":%.3f}\n",
+               model, size, threads, go, 100.0 * go / peak, gd, gd > 0 ? go / gd : 0.0);
+    else
+        printf("%-6s %3d sum   all layers, all directions                  t%d %-20s %7.1f GF/s %5.1f%% peak  onednn %7.1f "
+               "GF/s  ratio %5.2f\n",
+               model, size, threads, "", go, 100.0 * go / peak, gd, gd > 0 ? go / gd : 0.0);
+    fflush(stdout);
+}
+
+int sf_bench_conv(int argc, char **argv) {
+    bench_opts o = {.json = false, .batch = 64, .reps = 5};
+    int threads = 0, size = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) o.json = true;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) o.batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R]\n");
+            return 2;
+        }
+    }
+    if (o.batch < 1 || o.reps < 1 || o.reps > 64 || threads < 0 || (size && size < 32)) {
+        fprintf(stderr, "springfield: bench conv: bad option value\n");
+        return 2;
+    }
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    DNNL_CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
+    DNNL_CHECK(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags));
+    int thread_list[2] = {1, 2}, n_thr = 2;
+    if (threads) thread_list[0] = threads, n_thr = 1;
+    int size_list[2] = {224, 96}, n_sizes = 2;
+    if (size) size_list[0] = size, n_sizes = 1;
+    if (!o.json)
+        printf("# conv: batch %d, median of %d, isa %s, peak %.1f GFLOP/s per thread\n", o.batch, o.reps,
+               sf_isa_name(sf_isa_active()), sf_peak_gflops());
+    for (int t = 0; t < n_thr; t++) {
+        // Both libraries run on OpenMP: one setting sizes both.
+        sf_set_threads(thread_list[t]);
+        omp_set_num_threads(thread_list[t]);
+        for (int z = 0; z < n_sizes; z++) {
+            bench_model("simple", simple_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
+            bench_model("best", best_layers, 6, size_list[z], thread_list[t], &o, eng, stream);
+        }
+    }
+    dnnl_stream_destroy(stream);
+    dnnl_engine_destroy(eng);
+    return 0;
+}

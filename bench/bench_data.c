@@ -1,0 +1,296 @@
+// bench_data.c: `springfield bench data`: images per second of the data pipeline, against the seed's
+// PIL + torchvision pipeline (bench/bench_data_pil.py, one core) run in the same invocation.
+//
+//   decode        read + decode to full-size RGB (sf_image_load), 1 and 2 threads
+//   pipeline S    the training loader (decode, augment, normalise to (3,S,S)), S = 96 and 224, 1 and 2 threads
+//   cached S      the same from the --cache pixels (second epoch on)
+//   originals     decode and pipeline 224 on the full-size originals/ folder
+// The ratio compares our 1-thread figure with PIL's single process: images per second per core.
+#include "bench/bench.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "util/util.h"
+
+#include <libgen.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    int json;
+    int reps;
+} bench_opts;
+
+// A measurement: images per wall second and per CPU second (all threads of the process). On a shared
+// machine the CPU figure is the steadier one, and it is what "per core" means.
+typedef struct {
+    double wall, cpu;
+} rate;
+
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static rate median_rate(rate *r, int n) {
+    double w[16], c[16];
+    for (int i = 0; i < n; i++) w[i] = r[i].wall, c[i] = r[i].cpu;
+    rate m = {median(w, n), median(c, n)};
+    return m;
+}
+
+// ---- decode only ----
+
+typedef struct {
+    const sf_dataset *ds;
+    const int *idx;
+    int n;
+    atomic_int next;
+    atomic_int failed;
+} decode_job;
+
+static void *decode_worker(void *arg) {
+    decode_job *j = arg;
+    char err[SF_IMAGE_ERR_LEN];
+    for (;;) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n) return NULL;
+        sf_image img;
+        if (sf_image_load(&img, j->ds->paths[j->idx[k]], NULL, err, sizeof err) != 0) atomic_fetch_add(&j->failed, 1);
+        sf_image_free(&img);
+    }
+}
+
+static rate decode_rate(const sf_dataset *ds, const int *idx, int n, int threads) {
+    decode_job j = {ds, idx, n, 0, 0};
+    pthread_t t[8];
+    double t0 = sf_now(), c0 = cpu_now();
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, decode_worker, &j);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    rate r = {n / (sf_now() - t0), n / (cpu_now() - c0)};
+    return r;
+}
+
+// ---- loader ----
+
+static rate epoch_rate(sf_loader *l, int epoch) {
+    double t0 = sf_now(), c0 = cpu_now();
+    sf_loader_start_epoch(l, epoch);
+    sf_batch b;
+    long rows = 0;
+    while (sf_loader_next(l, &b)) rows += b.n;
+    rate r = {rows / (sf_now() - t0), rows / (cpu_now() - c0)};
+    return r;
+}
+
+static rate pipeline_rate(const sf_dataset *ds, const int *idx, int n, int size, int threads, int cached,
+                            int reps) {
+    sf_loader_cfg c = sf_loader_defaults(size, 64);
+    c.threads = threads;
+    c.cache = cached;
+    c.quiet = 1;
+    sf_loader *l = sf_loader_create(ds, idx, n, &c);
+    rate r[16];
+    if (cached) epoch_rate(l, 0);  // fills the cache
+    for (int i = 0; i < reps; i++) r[i] = epoch_rate(l, i + 1);
+    sf_loader_destroy(l);
+    return median_rate(r, reps);
+}
+
+// ---- the PIL reference ----
+
+typedef struct {
+    rate decode, pipe[2];  // zero when unavailable
+} pil_rates;
+
+static const char *pil_script(void) {
+    static char buf[4096];
+    if (access("bench/bench_data_pil.py", R_OK) == 0) return "bench/bench_data_pil.py";
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 64);  // build/springfield -> ../bench/
+    if (n > 0) {
+        buf[n] = '\0';
+        char *d = dirname(buf);
+        memmove(buf, d, strlen(d) + 1);
+        strcat(buf, "/../bench/bench_data_pil.py");
+        if (access(buf, R_OK) == 0) return buf;
+    }
+    return NULL;
+}
+
+static pil_rates run_pil(const sf_dataset *ds, const int *idx, int n, int reps, int size0, int size1) {
+    pil_rates r;
+    memset(&r, 0, sizeof r);
+    const char *script = pil_script();
+    if (!script) {
+        sf_warn("bench data: bench/bench_data_pil.py not found, no PIL reference");
+        return r;
+    }
+    char list[] = "/tmp/sf_bench_data_XXXXXX";
+    int fd = mkstemp(list);
+    if (fd < 0) return r;
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < n; i++) fprintf(f, "%s\n", ds->paths[idx[i]]);
+    fclose(f);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %d", script, list, reps);
+    if (size0) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %d", size0);
+    if (size1) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %d", size1);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        char line[1024];
+        while (fgets(line, sizeof line, p)) {
+            char *c = strstr(line, "\"size\": "), *v = strstr(line, "\"img_per_s\": ");
+            char *u = strstr(line, "\"img_per_cpu_s\": ");
+            if (!c || !v || !u) continue;
+            int s = atoi(c + 8);
+            rate x = {atof(v + 13), atof(u + 17)};
+            if (s == 0) r.decode = x;
+            else if (s == size0) r.pipe[0] = x;
+            else if (s == size1) r.pipe[1] = x;
+        }
+        if (pclose(p) != 0) sf_warn("bench data: the PIL reference failed (%s)", cmd);
+    }
+    unlink(list);
+    return r;
+}
+
+static void report(const bench_opts *o, const char *set, const char *what, int size, int threads, int n, rate r,
+                   rate ref) {
+    int has_ref = ref.cpu > 0;
+    if (o->json) {
+        printf("{\"suite\":\"data\",\"set\":\"%s\",\"case\":\"%s\",\"size\":%d,\"threads\":%d,\"images\":%d,"
+               "\"img_per_s\":%.1f,\"img_per_cpu_s\":%.1f",
+               set, what, size, threads, n, r.wall, r.cpu);
+        if (has_ref)
+            printf(",\"ref\":\"PIL+torchvision 1 process\",\"ref_img_per_s\":%.1f,\"ref_img_per_cpu_s\":%.1f,"
+                   "\"ratio_per_core\":%.2f,\"ratio_wall\":%.2f",
+                   ref.wall, ref.cpu, r.cpu / ref.cpu, r.wall / ref.wall);
+        printf("}\n");
+    } else {
+        char shape[64];
+        snprintf(shape, sizeof shape, size ? "%s S%d" : "%s", what, size);
+        printf("data %-10s %-14s n=%-5d threads=%d %8.1f img/s %8.1f img/cpu-s", set, shape, n, threads, r.wall, r.cpu);
+        if (has_ref)
+            printf(" | PIL %6.1f img/s %6.1f img/cpu-s | ratio %5.2fx per core (%.2fx wall)", ref.wall, ref.cpu,
+                   r.cpu / ref.cpu, r.wall / ref.wall);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+// Picks n indices spread evenly over the dataset (every class represented).
+static int *spread(const sf_dataset *ds, int *n) {
+    if (*n <= 0 || *n > ds->n) *n = ds->n;
+    int *idx = sf_malloc(sizeof(int) * (size_t)*n);
+    for (int i = 0; i < *n; i++) idx[i] = (int)((long)i * ds->n / *n);
+    return idx;
+}
+
+int sf_bench_data(int argc, char **argv) {
+    const char *data = "../shared/data/simpsons/train", *orig = NULL;
+    int limit = 2000, pil_limit = 400, orig_limit = 0, no_pil = 0;
+    bench_opts o = {0, 3};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--originals") && i + 1 < argc) orig = argv[++i];
+        else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pil-limit") && i + 1 < argc) pil_limit = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json")) o.json = 1;
+        else if (!strcmp(argv[i], "--no-pil")) no_pil = 1;
+        else {
+            fprintf(stderr,
+                    "usage: springfield bench data [--data DIR] [--originals DIR] [--limit N] [--pil-limit N]\n"
+                    "                              [--reps N] [--json] [--no-pil]\n");
+            return 2;
+        }
+    }
+    if (o.reps < 1) o.reps = 1;
+    if (o.reps > 16) o.reps = 16;
+    char orig_buf[4096];
+    if (!orig) {  // DIR/../originals
+        snprintf(orig_buf, sizeof orig_buf, "%s/../originals", data);
+        orig = orig_buf;
+    }
+    sf_dataset ds;
+    char err[1024];
+    if (sf_dataset_scan(&ds, data, 1, err, sizeof err) != 0) {
+        fprintf(stderr, "springfield: bench data: %s\n", err);
+        return 1;
+    }
+    int n = limit;
+    int *idx = spread(&ds, &n);
+    if (!o.json)
+        printf("# bench data: %d of %d images of %s, median of %d runs; PIL on %d of them, 1 core\n", n, ds.n, data,
+               o.reps, pil_limit < n ? pil_limit : n);
+    decode_rate(&ds, idx, n < 200 ? n : 200, 2);  // warm the file cache
+
+    rate none = {0, 0};
+    pil_rates pil;
+    memset(&pil, 0, sizeof pil);
+    if (!no_pil) {
+        int pn = pil_limit < n ? pil_limit : n;
+        int *pidx = spread(&ds, &pn);
+        pil = run_pil(&ds, pidx, pn, o.reps, 96, 224);
+        free(pidx);
+    }
+    const int sizes[2] = {96, 224};
+    for (int t = 1; t <= 2; t++) {
+        rate r[16];
+        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&ds, idx, n, t);
+        report(&o, "train", "decode", 0, t, n, median_rate(r, o.reps), t == 1 ? pil.decode : none);
+    }
+    for (int s = 0; s < 2; s++)
+        for (int t = 1; t <= 2; t++)
+            report(&o, "train", "pipeline", sizes[s], t, n, pipeline_rate(&ds, idx, n, sizes[s], t, 0, o.reps),
+                   t == 1 ? pil.pipe[s] : none);
+    for (int s = 0; s < 2; s++)
+        for (int t = 1; t <= 2; t++)
+            report(&o, "train", "cached", sizes[s], t, n, pipeline_rate(&ds, idx, n, sizes[s], t, 1, o.reps), none);
+    free(idx);
+    sf_dataset_free(&ds);
+
+    sf_dataset od;
+    if (sf_dataset_scan(&od, orig, 1, err, sizeof err) != 0) {
+        if (!o.json) printf("# originals: %s (skipped)\n", err);
+        return 0;
+    }
+    int on = orig_limit;
+    int *oidx = spread(&od, &on);
+    decode_rate(&od, oidx, on, 2);  // warm the file cache
+    pil_rates opil;
+    memset(&opil, 0, sizeof opil);
+    if (!no_pil) {
+        int pn = 100 < on ? 100 : on;
+        int *pidx = spread(&od, &pn);
+        opil = run_pil(&od, pidx, pn, 1, 224, 0);
+        free(pidx);
+    }
+    for (int t = 1; t <= 2; t++) {
+        rate r[16];
+        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&od, oidx, on, t);
+        report(&o, "originals", "decode", 0, t, on, median_rate(r, o.reps), t == 1 ? opil.decode : none);
+    }
+    for (int t = 1; t <= 2; t++)
+        report(&o, "originals", "pipeline", 224, t, on, pipeline_rate(&od, oidx, on, 224, t, 0, o.reps),
+               t == 1 ? opil.pipe[0] : none);
+    free(oidx);
+    sf_dataset_free(&od);
+    return 0;
+}

@@ -1,0 +1,214 @@
+// bench_train.c: `springfield bench train`: full training steps (forward, cross-entropy, backward,
+// AdamW with amsgrad) and inference of one model, against PyTorch running the same architecture,
+// batch and thread count in the same run (bench/bench_train_torch.py, a child process).
+//
+// Reported: images/s and GFLOP/s of a training step on synthetic tensors (3 x the forward FLOPs: the
+// backward costs about two forwards), % of the measured FMA peak x threads, the same through the real
+// data loader when --data is given, inference images/s, peak RSS, then PyTorch's figures and the ratio.
+// Each figure is the median over --steps timed steps after --warmup untimed ones; with --rounds > 1
+// springfield and PyTorch alternate and the medians of the rounds are quoted (the CPU is shared).
+#include "bench/bench.h"
+#include "cli/options.h"
+#include "kernels/cpu.h"
+#include "nn/adamw.h"
+#include "nn/model.h"
+#include "util/rng.h"
+#include "util/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static const sf_opt_spec spec[] = {
+    {"model", SF_OPT_CHOICE, "simple", "simple|best|resnet18|resnet50", 0, 0, "architecture"},
+    {"size", SF_OPT_INT, "96", NULL, 16, 1024, "input size (pixels)"},
+    {"batch", SF_OPT_INT, "64", NULL, 1, 4096, "batch size"},
+    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads for both libraries (0: all cores)"},
+    {"steps", SF_OPT_INT, "10", NULL, 1, 100000, "timed steps per measurement"},
+    {"warmup", SF_OPT_INT, "2", NULL, 0, 1000, "untimed steps first"},
+    {"rounds", SF_OPT_INT, "1", NULL, 1, 100, "alternations of springfield and PyTorch"},
+    {"data", SF_OPT_STR, NULL, NULL, 0, 0, "also time training through the real loader on this folder"},
+    {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions"},
+    {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
+    {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
+};
+#define NSPEC (int)(sizeof spec / sizeof spec[0])
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+typedef struct {
+    double step_s, infer_s, rss_mib;
+} sf_result;
+
+// Median seconds per training step and per inference batch on fixed synthetic tensors.
+static void run_ours(sf_result *r, sf_model *m, sf_optimizer *o, const float *x, const int64_t *y, int batch,
+                     int steps, int warmup) {
+    double *t = sf_malloc((size_t)steps * sizeof *t);
+    for (int i = 0; i < warmup + steps; i++) {
+        double t0 = sf_now();
+        sf_model_forward(m, x, batch, true);
+        sf_model_loss_backward(m, y, NULL);
+        sf_opt_step(o);
+        if (i >= warmup) t[i - warmup] = sf_now() - t0;
+    }
+    r->step_s = median(t, steps);
+    for (int i = 0; i < warmup + steps; i++) {
+        double t0 = sf_now();
+        sf_model_forward(m, x, batch, false);
+        if (i >= warmup) t[i - warmup] = sf_now() - t0;
+    }
+    r->infer_s = median(t, steps);
+    r->rss_mib = peak_rss_mib();
+    free(t);
+}
+
+// The PyTorch script next to this binary's source tree (run from the repository root, or beside build/).
+static int torch_script(char *buf, size_t n) {
+    if (access("bench/bench_train_torch.py", R_OK) == 0) {
+        snprintf(buf, n, "bench/bench_train_torch.py");
+        return 0;
+    }
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return -1;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return -1;
+    *slash = 0;
+    snprintf(buf, n, "%s/../bench/bench_train_torch.py", exe);
+    return access(buf, R_OK);
+}
+
+static int run_torch(sf_result *r, const char *model, int size, int batch, int threads, int steps, int warmup) {
+    char script[4200], cmd[4600];
+    if (torch_script(script, sizeof script)) {
+        sf_warn("bench train: bench/bench_train_torch.py not found; PyTorch comparison skipped");
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=%d /usr/bin/python3 %s --model %s --size %d --batch %d --threads %d --steps %d "
+             "--warmup %d",
+             threads, script, model, size, batch, threads, steps, warmup);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[4096];
+    json_t *j = NULL;
+    while (fgets(line, sizeof line, p))
+        if (line[0] == '{') {
+            json_decref(j);
+            j = json_loads(line, 0, NULL);
+        }
+    int st = pclose(p);
+    if (!j || st != 0) {
+        sf_warn("bench train: PyTorch run failed (exit %d): %s", st, cmd);
+        json_decref(j);
+        return -1;
+    }
+    r->step_s = json_real_value(json_object_get(j, "step_s"));
+    r->infer_s = json_real_value(json_object_get(j, "infer_s"));
+    r->rss_mib = json_real_value(json_object_get(j, "peak_rss_mib"));
+    json_decref(j);
+    return 0;
+}
+
+int sf_bench_train(int argc, char **argv) {
+    sf_opts o;
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv,
+                         "springfield bench train [--model M --size S --batch B --threads T --data DIR --json]");
+    if (rc >= 0) return rc;
+    const char *arch = sf_opt_str(&o, "model");
+    int size = (int)sf_opt_int(&o, "size"), batch = (int)sf_opt_int(&o, "batch");
+    int steps = (int)sf_opt_int(&o, "steps"), warmup = (int)sf_opt_int(&o, "warmup");
+    int rounds = (int)sf_opt_int(&o, "rounds"), json = sf_opt_flag(&o, "json");
+    if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
+    int threads = sf_threads();
+    char err[1024];
+    sf_model_config mc = {.arch = arch, .n_classes = 42, .in_h = size, .in_w = size, .max_batch = batch,
+                          .deterministic = sf_opt_flag(&o, "deterministic"), .seed = 1};
+    sf_model *m = sf_model_create(&mc, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "springfield bench train: %s\n", err);
+        return 2;
+    }
+    sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
+    oc.amsgrad = true;
+    sf_optimizer *opt = sf_opt_create(&oc, sf_model_param(m, 0), sf_model_n_params(m));
+    size_t per = (size_t)3 * size * size;
+    float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
+    int64_t *y = sf_malloc((size_t)batch * sizeof *y);                 // y is (B)
+    sf_rng rng;
+    sf_rng_seed(&rng, 7, 0);
+    for (size_t i = 0; i < (size_t)batch * per; i++) x[i] = sf_rng_uniform_range(&rng, -2.0f, 2.0f);
+    for (int i = 0; i < batch; i++) y[i] = sf_rng_below(&rng, 42);
+
+    double flops_img = sf_model_flops_per_image(m);
+    double peak = sf_peak_gflops() * threads;
+    double *ours_step = sf_malloc((size_t)rounds * sizeof(double)), *ours_inf = sf_malloc((size_t)rounds * sizeof(double));
+    double *pt_step = sf_malloc((size_t)rounds * sizeof(double)), *pt_inf = sf_malloc((size_t)rounds * sizeof(double));
+    int have_torch = sf_opt_flag(&o, "torch");
+    sf_result ours = {0}, pt = {0};
+    double pt_rss = 0;
+    for (int r = 0; r < rounds; r++) {
+        run_ours(&ours, m, opt, x, y, batch, steps, warmup);
+        ours_step[r] = ours.step_s;
+        ours_inf[r] = ours.infer_s;
+        if (have_torch && run_torch(&pt, arch, size, batch, threads, steps, warmup) == 0) {
+            pt_step[r] = pt.step_s;
+            pt_inf[r] = pt.infer_s;
+            if (pt.rss_mib > pt_rss) pt_rss = pt.rss_mib;
+        } else {
+            have_torch = 0;
+        }
+    }
+    double s_step = median(ours_step, rounds), s_inf = median(ours_inf, rounds);
+    double train_ips = batch / s_step, inf_ips = batch / s_inf;
+    double gflops = 3.0 * flops_img * batch / s_step * 1e-9;
+    double rss = peak_rss_mib();
+    char shape[128];
+    snprintf(shape, sizeof shape, "%s_s%d_b%d", arch, size, batch);
+    double t_step = have_torch ? median(pt_step, rounds) : 0, t_inf = have_torch ? median(pt_inf, rounds) : 0;
+    if (json) {
+        printf("{\"suite\":\"train\",\"case\":\"%s\",\"threads\":%d,\"train_img_s\":%.2f,\"gflops\":%.2f,"
+               "\"peak_pct\":%.2f,\"infer_img_s\":%.2f,\"peak_rss_mib\":%.1f",
+               shape, threads, train_ips, gflops, 100 * gflops / peak, inf_ips, rss);
+        if (have_torch)
+            printf(",\"torch_train_img_s\":%.2f,\"torch_infer_img_s\":%.2f,\"torch_peak_rss_mib\":%.1f,"
+                   "\"train_ratio\":%.3f,\"infer_ratio\":%.3f",
+                   batch / t_step, batch / t_inf, pt_rss, t_step / s_step, t_inf / s_inf);
+        printf("}\n");
+    } else {
+        printf("train %-22s threads %d  %7.1f img/s  %6.1f GFLOP/s (%4.1f%% of %.0f peak)  infer %7.1f img/s  "
+               "peak RSS %.0f MiB\n",
+               shape, threads, train_ips, gflops, 100 * gflops / peak, peak, inf_ips, rss);
+        if (have_torch)
+            printf("train %-22s pytorch    %7.1f img/s  infer %7.1f img/s  peak RSS %.0f MiB  ratio train %.2fx "
+                   "infer %.2fx (springfield / PyTorch)\n",
+                   shape, batch / t_step, batch / t_inf, pt_rss, t_step / s_step, t_inf / s_inf);
+    }
+    fflush(stdout);
+    free(ours_step);
+    free(ours_inf);
+    free(pt_step);
+    free(pt_inf);
+    sf_free_aligned(x);
+    free(y);
+    sf_opt_free(opt);
+    sf_model_free(m);
+    return 0;
+}

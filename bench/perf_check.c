@@ -1,0 +1,340 @@
+// perf_check.c: `springfield perf-check`: the performance regression check.
+//
+// A shared machine's absolute timings wander by 2x, so every figure here is a ratio against a yardstick
+// timed in the same run, interleaved with it (ABAB...), over several repetitions, taking the median of the
+// paired ratios:
+//   sgemm_vs_openblas_<shape>  sf_sgemm speed / OpenBLAS cblas_sgemm speed, same shape
+//   sgemm_vs_peak_<shape>      sf_sgemm GFLOP/s / the FMA peak probe's GFLOP/s (cpu.h's probe, one burst)
+//   conv_fwd_vs_ref_<shape>    sf_conv2d_forward speed / the naive reference's (a speed-up)
+// each suffixed with the ISA path (_avx512, _avx2, ...), on one thread unless --threads says otherwise.
+// On one thread everything is timed by the thread's CPU clock, which the time slicing of a crowded host
+// does not inflate (wall time otherwise).
+// Each ratio is compared with the [baseline] entry of the CPU's profile (kernels/profile.h): it fails when
+// it falls below baseline * (1 - margin). A miss is measured again (--retries) before it counts, and the
+// best attempt is kept: noise is transient, a regression is not. Exit status 1 when any case fails, 0
+// otherwise, including on a CPU without a profile (reported). --record FILE writes the measured ratios as
+// the baselines of the profile FILE (creating it from this CPU's description when absent).
+//
+// OpenBLAS reads OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE once, when it is loaded: an inherited setting
+// would move every baseline. The check re-executes itself (/proc/self/exe) with OPENBLAS_L2_SIZE unset and
+// OPENBLAS_CORETYPE pinned to the kernel of the same ISA as ours: SkylakeX on the avx512 path, Haswell on
+// avx2, unset on scalar. Pinned rather than unset because OpenBLAS 0.3.21 does not know family 6 model 207
+// (Emerald Rapids, as a KVM guest reports it) and falls back to its SSE3 Prescott kernel, which is no
+// yardstick for AVX-512 code.
+#include "bench/bench.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "kernels/cpu_probe.h"
+#include "kernels/profile.h"
+#include "kernels/sgemm_tuning.h"
+#include "springfield.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const sf_opt_spec spec[] = {
+    {"seconds", SF_OPT_FLOAT, "2", NULL, 0.2, 60, "time budget per case per attempt"},
+    {"retries", SF_OPT_INT, "2", NULL, 0, 10, "re-measurements of a case below its floor before it fails"},
+    {"threads", SF_OPT_INT, "1", NULL, 1, 1024, "threads for ours and the yardstick"},
+    {"case", SF_OPT_STR, NULL, NULL, 0, 0, "run only the cases whose name contains this"},
+    {"record", SF_OPT_STR, NULL, NULL, 0, 0, "write the measured ratios as baselines into this profile file"},
+    {"margin", SF_OPT_FLOAT, NULL, NULL, 0, 0.999, "with --record: the profile's default margin"},
+};
+#define NSPEC (int)(sizeof spec / sizeof spec[0])
+
+#define REEXEC_GUARD "SF_PERF_CHECK_REEXEC"
+#define MAX_REPS 64
+
+static const char *wanted_core(void) {
+    switch (sf_isa_active()) {
+    case SF_ISA_AVX512: return "SkylakeX";
+    case SF_ISA_AVX2: return "Haswell";
+    default: return NULL;
+    }
+}
+
+static void fix_openblas_env(void) {
+    const char *want = wanted_core();
+    const char *core = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
+    int ok = !l2 && (want ? core && !strcmp(core, want) : !core);
+    if (ok || getenv(REEXEC_GUARD)) return;
+    static char buf[8192];
+    char *args[256];
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    int n = 0;
+    for (size_t i = 0; i < len && n < 255; i += strlen(buf + i) + 1) args[n++] = buf + i;
+    args[n] = NULL;
+    if (!n) {
+        sf_warn("perf-check: cannot read /proc/self/cmdline; OpenBLAS keeps the inherited OPENBLAS_* settings");
+        return;
+    }
+    unsetenv("OPENBLAS_L2_SIZE");
+    if (want) setenv("OPENBLAS_CORETYPE", want, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
+    setenv(REEXEC_GUARD, "1", 1);
+    fflush(stdout);
+    fflush(stderr);
+    execv("/proc/self/exe", args);
+    sf_warn("perf-check: re-exec failed; OpenBLAS runs with the inherited OPENBLAS_* settings");
+}
+
+static double probe(sf_isa isa, long iters) {
+    switch (isa) {
+#if defined(__x86_64__)
+    case SF_ISA_AVX512: return sf_fma_probe_avx512(iters);
+    case SF_ISA_AVX2: return sf_fma_probe_avx2(iters);
+#endif
+#if defined(__aarch64__)
+    case SF_ISA_NEON: return sf_fma_probe_neon(iters);
+#endif
+    default: return sf_fma_probe_scalar(iters);
+    }
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One measurable case: `ours` and `yard` each run the operation once; ratio(t_ours, t_yard) turns a
+// pair of timings into the figure compared with the baseline.
+typedef struct pc_case pc_case;
+struct pc_case {
+    char key[48];
+    const char *what;
+    void (*ours)(pc_case *);
+    void (*yard)(pc_case *);           // NULL: the yardstick is the FMA peak probe
+    int m, n, k;                       // GEMM shape
+    sf_conv2d_shape conv;              // conv shape
+    float *a, *b, *c, *x, *w, *wp, *y, *y_ref;
+    sf_conv2d_plan *plan;
+    double flops;
+};
+
+static void gemm_ours(pc_case *p) {
+    sf_sgemm(false, false, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->n, 0.0f, p->c, p->n);
+}
+static void gemm_blas(pc_case *p) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->n, 0.0f,
+                p->c, p->n);
+}
+static void conv_ours(pc_case *p) { sf_conv2d_forward(p->plan, p->y, p->x, p->wp, NULL); }
+static void conv_ref(pc_case *p) { sf_conv2d_forward_ref(p->y_ref, p->x, p->w, NULL, &p->conv); }
+
+static float *filled(size_t n, float scale) {
+    float *v = sf_aligned_alloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) v[i] = scale * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
+    return v;
+}
+
+static void case_setup(pc_case *p) {
+    if (p->m) {
+        p->a = filled((size_t)p->m * p->k, 1.0f);
+        p->b = filled((size_t)p->k * p->n, 1.0f);
+        p->c = filled((size_t)p->m * p->n, 0.0f);
+        p->flops = 2.0 * p->m * p->n * p->k;
+    } else {
+        const sf_conv2d_shape *s = &p->conv;
+        // The blocked layout of the fast path; the reference reads the same floats as plain NCHW, which
+        // costs it nothing and leaves both doing the same arithmetic.
+        size_t xn = sf_blocked_floats(s->n, s->ci, s->ih, s->iw, sf_vb());
+        size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, sf_vb());
+        p->x = filled(xn, 1.0f);
+        p->w = filled((size_t)s->co * s->ci * s->kh * s->kw, 0.1f);
+        p->y = filled(yn, 0.0f);
+        p->y_ref = filled((size_t)s->n * s->co * s->oh * s->ow, 0.0f);
+        p->plan = sf_conv2d_plan_create(s, false, true);
+        p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
+        sf_conv2d_pack_weights(p->plan, p->wp, p->w);
+        p->flops = 2.0 * s->n * s->co * s->oh * s->ow * s->ci * s->kh * s->kw;
+    }
+}
+
+static void case_teardown(pc_case *p) {
+    float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sf_free_aligned(bufs[i]);
+    if (p->plan) sf_conv2d_plan_destroy(p->plan);
+}
+
+// On one thread the clock is the thread's CPU time: on a host with more runnable threads than cores, wall
+// time mostly measures how long the scheduler kept us waiting. With more threads, wall time.
+static int g_cpu_clock;
+
+static double now(void) {
+    if (!g_cpu_clock) return sf_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Seconds per call over `inner` back-to-back calls.
+static double time_batch(void (*fn)(pc_case *), pc_case *p, int inner) {
+    double t0 = now();
+    for (int i = 0; i < inner; i++) fn(p);
+    return (now() - t0) / inner;
+}
+
+// The FMA peak probe of cpu.h, timed by the same clock as the GEMM: a ~20 ms burst.
+static double peak_gflops(void) {
+    sf_isa isa = sf_isa_active();
+    long iters = 1000;
+    for (;;) {
+        double t0 = now(), flops = probe(isa, iters), dt = now() - t0;
+        if (dt > 0.02 || iters > (1L << 30)) return flops / dt * 1e-9;
+        iters *= 2;
+    }
+}
+
+static int calibrate(void (*fn)(pc_case *), pc_case *p, double target) {
+    fn(p); // warm-up: page faults, thread pool, packing buffers
+    double t = time_batch(fn, p, 1);
+    return t >= target ? 1 : (int)(target / (t > 1e-7 ? t : 1e-7)) + 1;
+}
+
+// The median paired ratio over repetitions that fit in `seconds` (at least 5).
+static double measure(pc_case *p, double seconds, int *reps_out, double *gflops_out) {
+    double ratio[MAX_REPS], gf[MAX_REPS];
+    int inner_ours = calibrate(p->ours, p, 0.01);
+    int inner_yard = p->yard ? calibrate(p->yard, p, 0.01) : 0;
+    double t_end = sf_now() + seconds; // the budget is wall time
+    int reps = 0;
+    while (reps < MAX_REPS && (reps < 5 || sf_now() < t_end)) {
+        double t_ours, t_yard = 0, peak = 0;
+        // Alternate who goes first so that neither always inherits the other's cache and clock state.
+        if (reps & 1) {
+            if (p->yard) t_yard = time_batch(p->yard, p, inner_yard);
+            else peak = peak_gflops();
+            t_ours = time_batch(p->ours, p, inner_ours);
+        } else {
+            t_ours = time_batch(p->ours, p, inner_ours);
+            if (p->yard) t_yard = time_batch(p->yard, p, inner_yard);
+            else peak = peak_gflops();
+        }
+        gf[reps] = p->flops / t_ours * 1e-9;
+        ratio[reps] = p->yard ? t_yard / t_ours : gf[reps] / peak;
+        reps++;
+    }
+    *reps_out = reps;
+    *gflops_out = median(gf, reps);
+    return median(ratio, reps);
+}
+
+static void record(const char *path, const pc_case *cases, const double *ratios, int n, const sf_opts *o) {
+    sf_profile p;
+    char err[512];
+    if (access(path, F_OK) == 0) {
+        if (sf_profile_load_file(&p, path, err, sizeof err)) sf_die("perf-check --record: %s", err);
+    } else {
+        const sf_cpu_info *c = sf_cpu();
+        sf_profile_init(&p);
+        snprintf(p.vendor, sizeof p.vendor, "%s", c->vendor);
+        snprintf(p.brand, sizeof p.brand, "%s", c->name);
+        p.family = c->family, p.model = c->model;
+    }
+    if (sf_opt_given(o, "margin")) p.margin = sf_opt_float(o, "margin");
+    for (int i = 0; i < n; i++)
+        if (ratios[i] > 0 && sf_profile_baseline_set(&p, cases[i].key, ratios[i]))
+            sf_die("perf-check --record: cannot add baseline %s", cases[i].key);
+    FILE *f = sf_fopen_check(path, "w");
+    sf_profile_write(f, &p);
+    fclose(f);
+    printf("perf-check: wrote %d baselines to %s\n", n, path);
+}
+
+int sf_cmd_perf_check(int argc, char **argv) {
+    sf_opts o;
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield perf-check [options]");
+    if (rc >= 0) return rc;
+    fix_openblas_env();
+    const int threads = (int)sf_opt_int(&o, "threads");
+    sf_set_threads(threads);
+    openblas_set_num_threads(threads);
+    g_cpu_clock = threads == 1;
+    const sf_profile *prof = sf_profile_active();
+    const sf_cpu_info *cpu = sf_cpu();
+    const char *isa = sf_isa_name(sf_isa_active());
+    int mr, nr, mc, kc, nc;
+    const char *kern = "?";
+    sf_sgemm_get_blocking(&mr, &nr, &mc, &kc, &nc, &kern);
+    char name[160];
+    sf_profile_name(name, sizeof name, cpu, 1);
+    printf("perf-check: %s (%s family %d model %d), ISA %s, %d thread%s\n", cpu->name, cpu->vendor, cpu->family,
+           cpu->model, isa, threads, threads == 1 ? "" : "s");
+    printf("perf-check: profile %s%s%s%s; sgemm %s MC %d KC %d NC %d; OpenBLAS %s, OPENBLAS_CORETYPE=%s\n", prof->name,
+           prof->path[0] ? " from " : " (no profile file for ", prof->path[0] ? prof->path : name,
+           prof->path[0] ? "" : ")", kern, mc, kc, nc, openblas_get_corename(),
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    fflush(stdout);
+
+    pc_case cases[] = {
+        {.what = "sgemm / OpenBLAS, 512^3", .ours = gemm_ours, .yard = gemm_blas, .m = 512, .n = 512, .k = 512},
+        {.what = "sgemm / OpenBLAS, conv 3x3 as GEMM", .ours = gemm_ours, .yard = gemm_blas, .m = 128, .n = 784,
+         .k = 1152},
+        {.what = "sgemm / FMA peak, 512^3", .ours = gemm_ours, .yard = NULL, .m = 512, .n = 512, .k = 512},
+        {.what = "conv fwd / reference, 3x3 64->64 28x28", .ours = conv_ours, .yard = conv_ref,
+         .conv = sf_conv2d_shape_make(1, 64, 28, 28, 64, 3, 3, 1, 1)},
+    };
+    const char *bases[] = {"sgemm_vs_openblas_512", "sgemm_vs_openblas_conv", "sgemm_vs_peak_512",
+                           "conv_fwd_vs_ref_64x28"};
+    const int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    double ratios[sizeof cases / sizeof cases[0]] = {0};
+    const char *filter = sf_opt_str(&o, "case");
+    const double seconds = sf_opt_float(&o, "seconds");
+    const int retries = (int)sf_opt_int(&o, "retries");
+    int failed = 0, compared = 0;
+    printf("\n%-32s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
+    for (int i = 0; i < n_cases; i++) {
+        pc_case *p = &cases[i];
+        snprintf(p->key, sizeof p->key, "%s_%s", bases[i], isa);
+        if (filter && !strstr(p->key, filter)) continue;
+        case_setup(p);
+        double margin = prof->margin;
+        const sf_profile_baseline *b = sf_profile_baseline_get(prof, p->key, &margin);
+        double floor_ = b ? b->ratio * (1.0 - margin) : 0;
+        int reps, attempts = 0;
+        double gflops, best = -1, best_gf = 0;
+        do {
+            double r = measure(p, seconds, &reps, &gflops);
+            if (r > best) best = r, best_gf = gflops;
+            attempts++;
+        } while (b && best < floor_ && attempts <= retries);
+        case_teardown(p);
+        ratios[i] = best;
+        const char *verdict = !b ? "no baseline" : best >= floor_ ? "ok" : "FAIL";
+        char bs[16] = "-", ms[16] = "-", fs[16] = "-", note[48] = "";
+        if (b) {
+            snprintf(bs, sizeof bs, "%.3f", b->ratio);
+            snprintf(ms, sizeof ms, "%.0f%%", 100 * margin);
+            snprintf(fs, sizeof fs, "%.3f", floor_);
+            compared++;
+            failed += best < floor_;
+        }
+        if (attempts > 1) snprintf(note, sizeof note, " (best of %d attempts)", attempts);
+        printf("%-32s %8.3f %9.1f %9s %7s %7s  %s%s   [%s, median of %d]\n", p->key, best, best_gf, bs, ms, fs,
+               verdict, note, p->what, reps);
+        fflush(stdout);
+    }
+    if (sf_opt_str(&o, "record")) record(sf_opt_str(&o, "record"), cases, ratios, n_cases, &o);
+    if (!prof->path[0]) {
+        printf("\nperf-check: no profile for this CPU (expected profiles/%s.profile): nothing to compare, passing.\n"
+               "perf-check: to create one: springfield tune && springfield perf-check --record profiles/%s.profile\n",
+               name, name);
+        return 0;
+    }
+    if (compared == 0) printf("\nperf-check: the profile has no baselines for ISA %s: nothing compared.\n", isa);
+    else printf("\nperf-check: %d of %d compared cases %s\n", compared - failed, compared,
+                failed ? "held their baseline; REGRESSION" : "held their baseline");
+    return failed ? 1 : 0;
+}

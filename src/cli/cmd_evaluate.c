@@ -1,0 +1,184 @@
+// cmd_evaluate.c: `springfield evaluate --weights W --data DIR [--model M --size S]`.
+//
+// Runs the model over every image of a labelled folder (DIR/<class>/<file>; evaluation transform) and
+// prints accuracy, macro-F1, weighted F1, the per-class table and the confusion matrix; --png and
+// --per-class write them as files. The architecture, input size and class names come from the
+// checkpoint's metadata unless given. Folder classes are matched to the checkpoint's classes by name,
+// so a folder with a subset of the classes (or extra ones, which are reported and skipped) works.
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/plot.h"
+#include "cli/run_dir.h"
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "nn/metrics.h"
+#include "nn/model.h"
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const sf_opt_spec spec[] = {
+    {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors)"},
+    {"data", SF_OPT_STR, NULL, NULL, 0, 0, "labelled folder DIR/<class>/<image>"},
+    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0, "architecture (default: from the checkpoint)"},
+    {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
+    {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
+    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: all cores)"},
+    {"png", SF_OPT_STR, NULL, NULL, 0, 0, "write the confusion matrix as this PNG"},
+    {"per-class", SF_OPT_STR, NULL, NULL, 0, 0, "write the per-class table as this CSV"},
+    {"matrix", SF_OPT_FLAG, "on", NULL, 0, 0, "print the confusion matrix"},
+};
+#define NSPEC (int)(sizeof spec / sizeof spec[0])
+
+int sf_cmd_evaluate(int argc, char **argv) {
+    sf_opts o;
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield evaluate --weights W --data DIR [options]");
+    if (rc >= 0) return rc;
+    const char *weights = sf_opt_str(&o, "weights"), *dir = sf_opt_str(&o, "data");
+    if (!weights || !dir) {
+        fprintf(stderr, "springfield evaluate: --weights and --data are required (see --help)\n");
+        return 2;
+    }
+    if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
+    char err[1024];
+    sf_ckpt_info ci;
+    if (sf_ckpt_info_read(&ci, weights, err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
+        return 1;
+    }
+    sf_dataset ds;
+    if (sf_dataset_scan(&ds, dir, 0, err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
+        sf_ckpt_info_free(&ci);
+        return 1;
+    }
+    const char *arch = sf_opt_str(&o, "model") ? sf_opt_str(&o, "model") : ci.arch;
+    int size = sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : ci.size;
+    int k = ci.n_classes > 0 ? ci.n_classes : ds.n_classes;
+    if (!arch[0] || size <= 0) {
+        fprintf(stderr, "springfield evaluate: %s lacks arch/size metadata; give --model and --size\n", weights);
+        sf_dataset_free(&ds);
+        sf_ckpt_info_free(&ci);
+        return 2;
+    }
+    // Folder class -> model class, by name when the checkpoint names its classes, else by position.
+    int *map = sf_malloc((size_t)ds.n_classes * sizeof *map);
+    for (int c = 0; c < ds.n_classes; c++) {
+        map[c] = c < k ? c : -1;
+        if (ci.names) {
+            map[c] = -1;
+            for (int j = 0; j < k; j++)
+                if (!strcmp(ci.names[j], ds.classes[c])) map[c] = j;
+        }
+        if (map[c] < 0) sf_warn("class folder '%s' is not a class of %s; its images are skipped", ds.classes[c], weights);
+    }
+    int batch = (int)sf_opt_int(&o, "batch");
+    sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch};
+    sf_model *m = sf_model_create(&mc, err, sizeof err);
+    if (!m || sf_model_load(m, weights, NULL, err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
+        if (m) sf_model_free(m);
+        free(map);
+        sf_dataset_free(&ds);
+        sf_ckpt_info_free(&ci);
+        return 1;
+    }
+    size_t per = (size_t)3 * size * size;
+    float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
+    int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
+    int *ok = sf_malloc((size_t)batch * sizeof *ok);
+    int *sel = sf_malloc((size_t)ds.n * sizeof *sel), n = 0;
+    for (int i = 0; i < ds.n; i++)
+        if (map[ds.labels[i]] >= 0) sel[n++] = i;
+    int64_t *cm = sf_calloc((size_t)k * k, sizeof *cm);
+    int bad = 0;
+    double t0 = sf_now();
+    for (int b0 = 0; b0 < n; b0 += batch) {
+        int nb = n - b0 < batch ? n - b0 : batch;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < nb; i++) {
+            char why[SF_IMAGE_ERR_LEN];
+            sf_image img;
+            float *xi = x + (size_t)i * per;
+            ok[i] = sf_image_load(&img, ds.paths[sel[b0 + i]], NULL, why, sizeof why) == 0;
+            if (ok[i]) {
+                sf_eval_transform(xi, size, img.px, img.w, img.h, 0, NULL);
+                sf_image_free(&img);
+            } else {
+                sf_warn("%s; skipped", why);
+                memset(xi, 0, per * sizeof(float));
+            }
+        }
+        const float *logits = sf_model_forward(m, x, nb, false);  // logits is (nb,K)
+        int nk = 0;
+        for (int i = 0; i < nb; i++) {
+            if (!ok[i]) {
+                bad++;
+                continue;
+            }
+            yt[nk] = map[ds.labels[sel[b0 + i]]];
+            yp[nk++] = sf_argmax(logits + (size_t)i * k, k);
+        }
+        sf_confusion_add(cm, k, yt, yp, nk);
+    }
+    double dt = sf_now() - t0;
+    sf_metrics mt;
+    double *p = sf_malloc((size_t)k * sizeof *p), *r = sf_malloc((size_t)k * sizeof *r), *f = sf_malloc((size_t)k * sizeof *f);
+    int64_t *sup = sf_malloc((size_t)k * sizeof *sup);
+    sf_metrics_compute(&mt, p, r, f, sup, cm, k);
+    char fallback[32];
+    printf("%-28s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+    for (int c = 0; c < k; c++) {
+        snprintf(fallback, sizeof fallback, "%d", c);
+        printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c], (long long)sup[c]);
+    }
+    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s)\n",
+           (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt);
+    if (sf_opt_flag(&o, "matrix")) {
+        printf("\nconfusion matrix (row = true class, column = predicted, in class order above):\n");
+        for (int t = 0; t < k; t++) {
+            for (int c = 0; c < k; c++) printf("%s%lld", c ? " " : "", (long long)cm[(size_t)t * k + c]);
+            printf("\n");
+        }
+    }
+    rc = 0;
+    const char *png = sf_opt_str(&o, "png"), *csv = sf_opt_str(&o, "per-class");
+    char **names = ci.names;
+    char **tmp = NULL;
+    if (!names) {
+        tmp = sf_malloc((size_t)k * sizeof *tmp);
+        for (int c = 0; c < k; c++) {
+            char b[32];
+            snprintf(b, sizeof b, "%d", c);
+            tmp[c] = strdup(b);
+        }
+        names = tmp;
+    }
+    if (png && sf_plot_confusion(png, cm, k, (const char *const *)names, "confusion matrix", err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
+        rc = 1;
+    }
+    if (csv && sf_write_per_class_csv(csv, (const char *const *)names, k, p, r, f, sup, err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
+        rc = 1;
+    }
+    for (int c = 0; tmp && c < k; c++) free(tmp[c]);
+    free(tmp);
+    free(p);
+    free(r);
+    free(f);
+    free(sup);
+    free(cm);
+    free(sel);
+    free(ok);
+    free(yt);
+    free(yp);
+    sf_free_aligned(x);
+    free(map);
+    sf_model_free(m);
+    sf_dataset_free(&ds);
+    sf_ckpt_info_free(&ci);
+    return rc;
+}

@@ -1,0 +1,51 @@
+// image.h: decode JPEG and PNG files into 8-bit RGB, chosen by the file's magic bytes, never its name.
+//
+// JPEG goes through libjpeg-turbo: grayscale, CMYK and YCCK become RGB, progressive files work, the EXIF
+// orientation tag is applied, and the DCT-domain scaler (scale_num / 8) decodes a large image directly
+// near the size the caller needs. PNG goes through libspng (palette, gray, 16-bit and alpha become RGB8;
+// alpha is dropped, as PIL's convert("RGB")). The declared width x height is checked against a pixel
+// limit from the header, before any pixel buffer exists, so a decompression bomb costs nothing.
+// Errors never exit: they come back as a message naming the file and the decoder's reason.
+#ifndef SF_DATA_IMAGE_H
+#define SF_DATA_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// An RGB image, rows top to bottom: px is (H,W,3) uint8.
+typedef struct {
+    uint8_t *px;
+    int w, h;
+} sf_image;
+
+typedef enum { SF_IMG_UNKNOWN = 0, SF_IMG_JPEG, SF_IMG_PNG } sf_image_format;
+
+// Default limit on declared pixels (about 8192 x 8192): far above any photo in the task, far below a bomb.
+#define SF_IMAGE_MAX_PIXELS ((size_t)64 << 20)
+// Error messages fit in this many bytes.
+#define SF_IMAGE_ERR_LEN 512
+
+// The format the first bytes announce (n may be short; 8 bytes suffice).
+sf_image_format sf_image_sniff(const uint8_t *buf, size_t n);
+// Reads the first bytes of a file and sniffs them; SF_IMG_UNKNOWN also when the file cannot be read.
+sf_image_format sf_image_sniff_file(const char *path);
+
+// Decode options. min_side > 0 lets a JPEG decode at the smallest DCT scale (1/8 .. 8/8) whose shorter
+// side is still >= min_side (0: full size). max_pixels bounds the declared size (0: SF_IMAGE_MAX_PIXELS).
+typedef struct {
+    int min_side;
+    size_t max_pixels;
+} sf_decode_opts;
+
+// Decodes buf (n bytes) into *out (px from sf_malloc; release with sf_image_free). Returns 0, or -1 with a
+// message in err (errlen bytes) that starts with name (the file name, for the message only).
+int sf_image_decode(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
+                    char *err, size_t errlen);
+// Reads path and decodes it as above; read errors (missing, unreadable, a directory) come back the same way.
+int sf_image_load(sf_image *out, const char *path, const sf_decode_opts *opt, char *err, size_t errlen);
+void sf_image_free(sf_image *img);
+
+// Writes img as a baseline JPEG of the given quality (1..100). Returns 0, or -1 with a message in err.
+int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,485 @@
+// conv2d.c: plans, weight packing and the threaded loops of the direct convolution (see conv2d.h and,
+// for the micro-kernel contract, conv2d_internal.h).
+//
+// Forward and backward-data share one driver: both are "for every output pixel, sum input pixels times
+// weights over a set of taps". Forward reads x with stride s. Backward-data gathers dy into dx and
+// splits the dx columns into s phases: within one phase consecutive dx columns read consecutive dy
+// columns, so the same strip kernel runs with dx pixels s apart. Which taps are valid depends only on
+// the output row and column, so the plan stores per row and per column the input coordinate of every
+// tap (-1 outside the input); runs of columns with the same valid set share one tap list.
+#include "kernels/conv2d.h"
+#include "kernels/conv2d_internal.h"
+#include "kernels/cpu.h"
+#include "kernels/layout.h"
+#include "util/util.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// One direction (forward or backward-data) as seen by the strip kernel.
+typedef struct {
+    int n_cb, icb;           // input blocks summed over, channels per block
+    int in_h, in_w, in_pix;  // input map; floats per input pixel (vb blocked, 1 plain)
+    ptrdiff_t in_cbs, in_is; // input strides: channel block, image
+    int out_nb, out_h, out_w;
+    int step, in_step;       // output column step within a phase; input column step per strip pixel
+    int ocb, ur;             // register blocking: output blocks x strip pixels
+    bool batch_strips;       // strips run across images at one pixel (small maps) instead of along a row
+    int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
+    int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
+    unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
+    size_t w_off, w_floats;  // this direction's weights in the packed buffer
+} conv_dir;
+
+struct sf_conv2d_plan {
+    sf_conv2d_shape s;
+    bool x_plain, deterministic;
+    const sf_conv_isa *isa;
+    int vb, cbi, cbo, nthr;
+    conv_dir fwd, bwd;
+    int w_chunk;          // images per backward-weights work item
+    float *bias_pad;      // (CBo*vb) bias with zero padding
+    float *row_buf;       // per thread: one dx row of ocb blocks (plain dx only)
+    float *wpart;         // per thread: dW partial sums [CBo][CBi][KH][KW][vb i][vb o]
+    float *bpart;         // per thread: dbias partial sums [CBo*vb]
+    ptrdiff_t *taps;      // per thread: 2*KH*KW tap offsets
+    size_t wpart_floats;
+    char algo[48];
+};
+
+static int cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+static int fdiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+static int imin(int a, int b) { return a < b ? a : b; }
+static int imax(int a, int b) { return a > b ? a : b; }
+
+sf_conv2d_shape sf_conv2d_shape_make(int n, int ci, int ih, int iw, int co, int kh, int kw, int stride, int pad) {
+    sf_conv2d_shape s = {.n = n, .ci = ci, .ih = ih, .iw = iw, .co = co, .kh = kh, .kw = kw,
+                         .sh = stride, .sw = stride, .ph = pad, .pw = pad};
+    s.oh = (ih + 2 * pad - kh) / stride + 1;
+    s.ow = (iw + 2 * pad - kw) / stride + 1;
+    if (n < 1 || ci < 1 || co < 1 || kh < 1 || kw < 1 || kh > 7 || kw > 7 || stride < 1 || pad < 0 || s.oh < 1 ||
+        s.ow < 1)
+        sf_die("conv2d: unsupported shape n%d ci%d %dx%d co%d k%dx%d s%d p%d", n, ci, ih, iw, co, kh, kw, stride, pad);
+    return s;
+}
+
+static const sf_conv_isa *pick_isa(void) {
+    switch (sf_isa_active()) {
+#if defined(__x86_64__)
+    case SF_ISA_AVX512: return &sf_conv_isa_avx512;
+    case SF_ISA_AVX2: return &sf_conv_isa_avx2;
+#endif
+#if defined(__aarch64__)
+    case SF_ISA_NEON: return &sf_conv_isa_neon;
+#endif
+    default: return &sf_conv_isa_scalar;
+    }
+}
+
+// Output blocks per register group: as few groups as possible, then as even as possible.
+// On maps narrower than a strip, rows give short strips whose few accumulators wait on FMA latency and
+// reuse each weight vector only a few times; strips across images at one pixel fill the registers.
+static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int n, bool out_plain) {
+    int groups = cdiv(d->out_nb, SF_CONV_MAX_OCB);
+    d->ocb = cdiv(d->out_nb, groups);
+    int width = cdiv(d->out_w, d->step), max_ur = isa->max_ur[d->ocb];
+    d->batch_strips = !out_plain && n > 1 && width < max_ur;
+    if (getenv("SF_CONV_BATCH")) d->batch_strips = !out_plain && n > 1 && atoi(getenv("SF_CONV_BATCH"));
+    d->ur = imin(max_ur, d->batch_strips ? n : width);
+}
+
+static void dir_alloc_maps(conv_dir *d, int kh, int kw) {
+    d->row_in = sf_malloc(sizeof(int) * (size_t)d->out_h * kh);
+    d->col_in = sf_malloc(sizeof(int) * (size_t)d->out_w * kw);
+    d->col_mask = sf_calloc((size_t)d->out_w, sizeof(unsigned));
+}
+
+// Forward: output (oh, ow) reads input (oh*s - p + kh, ow*s - p + kw).
+static void fwd_maps(conv_dir *d, const sf_conv2d_shape *s) {
+    dir_alloc_maps(d, s->kh, s->kw);
+    for (int o = 0; o < s->oh; o++)
+        for (int k = 0; k < s->kh; k++) {
+            int i = o * s->sh - s->ph + k;
+            d->row_in[o * s->kh + k] = i >= 0 && i < s->ih ? i : -1;
+        }
+    for (int o = 0; o < s->ow; o++)
+        for (int k = 0; k < s->kw; k++) {
+            int i = o * s->sw - s->pw + k;
+            d->col_in[o * s->kw + k] = i >= 0 && i < s->iw ? i : -1;
+            if (i >= 0 && i < s->iw) d->col_mask[o] |= 1u << k;
+        }
+}
+
+// Backward-data: dx (ih, iw) gathers dy ((ih + p - kh)/s, (iw + p - kw)/s) where the division is exact.
+static int bwd_src(int i, int k, int p, int st, int n_out) {
+    int t = i + p - k;
+    if (t < 0 || t % st) return -1;
+    return t / st < n_out ? t / st : -1;
+}
+
+static void bwd_maps(conv_dir *d, const sf_conv2d_shape *s) {
+    dir_alloc_maps(d, s->kh, s->kw);
+    for (int i = 0; i < s->ih; i++)
+        for (int k = 0; k < s->kh; k++) d->row_in[i * s->kh + k] = bwd_src(i, k, s->ph, s->sh, s->oh);
+    for (int i = 0; i < s->iw; i++)
+        for (int k = 0; k < s->kw; k++) {
+            int o = bwd_src(i, k, s->pw, s->sw, s->ow);
+            d->col_in[i * s->kw + k] = o;
+            if (o >= 0) d->col_mask[i] |= 1u << k;
+        }
+}
+
+static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
+    return (size_t)d->out_nb * vb * d->n_cb * kk * d->icb;
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
+    sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
+    p->s = *s;
+    p->x_plain = x_plain;
+    p->deterministic = deterministic;
+    p->isa = pick_isa();
+    int vb = p->vb = p->isa->vb;
+    if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
+    p->cbi = sf_cblocks(s->ci, vb);
+    p->cbo = sf_cblocks(s->co, vb);
+    p->nthr = imax(sf_threads(), omp_get_max_threads());
+    int kk = s->kh * s->kw;
+
+    conv_dir *f = &p->fwd;
+    f->icb = x_plain ? 1 : vb;
+    f->n_cb = x_plain ? s->ci : p->cbi;
+    f->in_h = s->ih;
+    f->in_w = s->iw;
+    f->in_pix = x_plain ? 1 : vb;
+    f->in_cbs = (ptrdiff_t)s->ih * s->iw * f->in_pix;
+    f->in_is = f->in_cbs * f->n_cb;
+    f->out_nb = p->cbo;
+    f->out_h = s->oh;
+    f->out_w = s->ow;
+    f->step = 1;
+    f->in_step = s->sw;
+    fwd_maps(f, s);
+    pick_blocking(f, p->isa, s->n, false);
+    f->w_off = 0;
+    f->w_floats = dir_w_floats(f, kk, vb);
+
+    conv_dir *b = &p->bwd;
+    b->icb = vb;
+    b->n_cb = p->cbo;
+    b->in_h = s->oh;
+    b->in_w = s->ow;
+    b->in_pix = vb;
+    b->in_cbs = (ptrdiff_t)s->oh * s->ow * vb;
+    b->in_is = b->in_cbs * p->cbo;
+    b->out_nb = p->cbi;
+    b->out_h = s->ih;
+    b->out_w = s->iw;
+    b->step = s->sw;
+    b->in_step = 1;
+    bwd_maps(b, s);
+    pick_blocking(b, p->isa, s->n, x_plain);
+    b->w_off = f->w_floats;
+    b->w_floats = dir_w_floats(b, kk, vb);
+
+    p->w_chunk = imin(s->n, imax(1, cdiv(256, s->oh * s->ow)));
+    p->bias_pad = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb);
+    if (x_plain) p->row_buf = sf_aligned_alloc(sizeof(float) * (size_t)p->nthr * b->ocb * s->iw * vb);
+    p->wpart_floats = (size_t)p->cbo * p->cbi * kk * vb * vb;
+    p->wpart = sf_aligned_alloc(sizeof(float) * p->wpart_floats * p->nthr);
+    p->bpart = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb * p->nthr);
+    p->taps = sf_malloc(sizeof(ptrdiff_t) * 2 * kk * p->nthr);
+    snprintf(p->algo, sizeof p->algo, "direct_%s_%dx%d", p->isa->name, f->ur, f->ocb);
+    return p;
+}
+
+void sf_conv2d_plan_destroy(sf_conv2d_plan *p) {
+    if (!p) return;
+    conv_dir *dirs[2] = {&p->fwd, &p->bwd};
+    for (int i = 0; i < 2; i++) {
+        free(dirs[i]->row_in);
+        free(dirs[i]->col_in);
+        free(dirs[i]->col_mask);
+    }
+    sf_free_aligned(p->bias_pad);
+    sf_free_aligned(p->row_buf);
+    sf_free_aligned(p->wpart);
+    sf_free_aligned(p->bpart);
+    free(p->taps);
+    free(p);
+}
+
+const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p) { return p->algo; }
+
+size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p) { return p->fwd.w_floats + p->bwd.w_floats; }
+
+// Packs one direction: group og of ocb output blocks holds [cb][kh][kw][i][o][lane] (g <= ocb blocks in
+// the last group). w_of(oc, ic) maps the direction's (output, input) channel to the OIHW element.
+static void pack_dir(const sf_conv2d_plan *p, const conv_dir *d, float *dst, const float *w, bool transpose) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb, kk = s->kh * s->kw;
+    int n_out = transpose ? s->ci : s->co, n_in = transpose ? s->co : s->ci;
+    size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
+    for (int ob = 0; ob < d->out_nb; ob++) {
+        int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
+        float *gdst = dst + (size_t)og * d->ocb * per_block;
+        for (int cb = 0; cb < d->n_cb; cb++)
+            for (int k = 0; k < kk; k++)
+                for (int i = 0; i < d->icb; i++)
+                    for (int l = 0; l < vb; l++) {
+                        int oc = ob * vb + l, ic = cb * d->icb + i;
+                        float v = 0.0f;
+                        if (oc < n_out && ic < n_in) {
+                            int co = transpose ? ic : oc, ci = transpose ? oc : ic;
+                            v = w[((size_t)co * s->ci + ci) * kk + k];
+                        }
+                        gdst[(((size_t)cb * kk + k) * d->icb + i) * g * vb + o * vb + l] = v;
+                    }
+    }
+}
+
+// w_oihw is (Co,Ci,KH,KW); wp receives the forward weights then the transposed backward-data weights.
+void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw) {
+    pack_dir(p, &p->fwd, wp + p->fwd.w_off, w_oihw, false);
+    pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
+}
+
+// One output row r of the group of g blocks starting at out (block stride out_cbs, pixel stride vb).
+static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, const float *in,
+                    const float *w, const float *bias, int g, int r, ptrdiff_t *taps) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb;
+    ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw;
+    sf_conv_kargs a = {
+        .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .in_cbs = d->in_cbs,
+        .in_ps = (ptrdiff_t)d->in_step * d->in_pix, .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb,
+        .out_cbs = out_cbs, .out_ps = (ptrdiff_t)d->step * vb, .tap_in = tap_in, .tap_w = tap_w,
+    };
+    const int *row_in = d->row_in + (size_t)r * s->kh;
+    for (int phase = 0; phase < d->step; phase++) {
+        int c = phase;
+        while (c < d->out_w) {
+            unsigned m = d->col_mask[c];
+            int len = 1;
+            while (c + len * d->step < d->out_w && d->col_mask[c + len * d->step] == m) len++;
+            int nt = 0;
+            for (int kh = 0; kh < s->kh; kh++) {
+                if (row_in[kh] < 0) continue;
+                for (int kw = 0; kw < s->kw; kw++) {
+                    if (!(m >> kw & 1)) continue;
+                    tap_in[nt] = ((ptrdiff_t)row_in[kh] * d->in_w + d->col_in[c * s->kw + kw]) * d->in_pix;
+                    tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * d->icb * g * vb;
+                    nt++;
+                }
+            }
+            a.n_taps = nt;
+            for (int j = 0; j < len; j += d->ur) {
+                a.in = in + j * a.in_ps;
+                a.out = out + (ptrdiff_t)(c + j * d->step) * vb;
+                p->isa->direct(&a, imin(d->ur, len - j), g);
+            }
+            c += len * d->step;
+        }
+    }
+}
+
+// Pixel (r, c) of ur images starting at in/out (image strides in_is, out_is), for every c of row r.
+static void run_pixel_batch(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, ptrdiff_t out_is,
+                            const float *in, const float *w, const float *bias, int g, int r, int ur, ptrdiff_t *taps) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb;
+    ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw;
+    sf_conv_kargs a = {
+        .in = in, .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .in_cbs = d->in_cbs, .in_ps = d->in_is,
+        .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb, .out_cbs = out_cbs, .out_ps = out_is,
+        .tap_in = tap_in, .tap_w = tap_w,
+    };
+    const int *row_in = d->row_in + (size_t)r * s->kh;
+    for (int c = 0; c < d->out_w; c++) {
+        unsigned m = d->col_mask[c];
+        int nt = 0;
+        for (int kh = 0; kh < s->kh; kh++) {
+            if (row_in[kh] < 0) continue;
+            for (int kw = 0; kw < s->kw; kw++) {
+                if (!(m >> kw & 1)) continue;
+                tap_in[nt] = ((ptrdiff_t)row_in[kh] * d->in_w + d->col_in[c * s->kw + kw]) * d->in_pix;
+                tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * d->icb * g * vb;
+                nt++;
+            }
+        }
+        a.n_taps = nt;
+        a.out = out + (ptrdiff_t)c * vb;
+        p->isa->direct(&a, ur, g);
+    }
+}
+
+// Rows (or, with batch strips, rows of ur images at once) of one direction; out_plain goes via row_buf.
+static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, const float *in, const float *w_dir,
+                    const float *bias) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb, ng = cdiv(d->out_nb, d->ocb), nthr = imin(sf_threads(), p->nthr);
+    int nb = d->batch_strips ? cdiv(s->n, d->ur) : s->n, kk = s->kh * s->kw;
+    ptrdiff_t out_cbs = (ptrdiff_t)d->out_h * d->out_w * vb, out_is = out_cbs * d->out_nb;
+    size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
+#pragma omp parallel for collapse(3) schedule(static) num_threads(nthr)
+    for (int b = 0; b < nb; b++)
+        for (int og = 0; og < ng; og++)
+            for (int r = 0; r < d->out_h; r++) {
+                int t = omp_get_thread_num(), g = imin(d->ocb, d->out_nb - og * d->ocb);
+                const float *w = w_dir + og * d->ocb * per_block, *bg = bias ? bias + og * d->ocb * vb : NULL;
+                ptrdiff_t *taps = p->taps + t * 2 * kk;
+                if (d->batch_strips) {
+                    int n0 = b * d->ur;
+                    float *o = out + n0 * out_is + (og * d->ocb) * out_cbs + (ptrdiff_t)r * d->out_w * vb;
+                    run_pixel_batch(p, d, o, out_cbs, out_is, in + n0 * d->in_is, w, bg, g, r,
+                                    imin(d->ur, s->n - n0), taps);
+                } else if (d != &p->bwd || !p->x_plain) {
+                    float *o = out + b * out_is + (og * d->ocb) * out_cbs + (ptrdiff_t)r * d->out_w * vb;
+                    run_row(p, d, o, out_cbs, in + b * d->in_is, w, bg, g, r, taps);
+                } else {
+                    // Plain dx: compute the row blocked, then scatter its real channels.
+                    float *buf = p->row_buf + (size_t)t * d->ocb * s->iw * vb;
+                    run_row(p, d, buf, (ptrdiff_t)s->iw * vb, in + b * d->in_is, w, NULL, g, r, taps);
+                    for (int o = 0; o < g; o++)
+                        for (int l = 0; l < vb; l++) {
+                            int c = (og * d->ocb + o) * vb + l;
+                            if (c >= s->ci) break;
+                            float *drow = out + (((size_t)b * s->ci + c) * s->ih + r) * s->iw;
+                            for (int col = 0; col < s->iw; col++) drow[col] = buf[((size_t)o * s->iw + col) * vb + l];
+                        }
+                }
+            }
+}
+
+// x (layout of the plan), y blocked (N,Co,OH,OW), bias (Co) or NULL
+void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias) {
+    if (bias) {
+        memset(p->bias_pad, 0, sizeof(float) * (size_t)p->cbo * p->vb);
+        memcpy(p->bias_pad, bias, sizeof(float) * (size_t)p->s.co);
+    }
+    run_dir(p, &p->fwd, y, x, wp + p->fwd.w_off, bias ? p->bias_pad : NULL);
+}
+
+// dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W)
+void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wp) {
+    run_dir(p, &p->bwd, dx, dy, wp + p->bwd.w_off, NULL);
+}
+
+// Output columns whose input column ow*s - p + kw lies inside the input.
+static int wcol_lo(const sf_conv2d_shape *s, int kw) { return imax(0, cdiv(s->pw - kw, s->sw)); }
+static int wcol_hi(const sf_conv2d_shape *s, int kw) { return imin(s->ow - 1, fdiv(s->iw - 1 + s->pw - kw, s->sw)); }
+
+// Points a at output columns [c0, c1] and kernel column kw of one kernel row; false when empty.
+static bool wgrad_cols(const sf_conv2d_plan *p, sf_conv_wargs *a, float *tile_kh, const float *x_kh,
+                       const float *dy_kh, int kw, int c0, int c1) {
+    const sf_conv2d_shape *s = &p->s;
+    if (c1 < c0) return false;
+    a->tile = tile_kh + (size_t)kw * p->vb * p->vb;
+    a->x = x_kh + (ptrdiff_t)(c0 * s->sw - s->pw + kw) * (p->x_plain ? 1 : p->vb);
+    a->dy = dy_kh + (ptrdiff_t)c0 * p->vb;
+    a->cols = c1 - c0 + 1;
+    return true;
+}
+
+// Accumulates the dW tiles and dbias of images [n0, n0+nn) and output block cbo into one thread's partials.
+static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const float *dy, const float *x, int n0,
+                       int nn, int cbo) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb, kk = s->kh * s->kw, pix = p->x_plain ? 1 : vb;
+    ptrdiff_t x_is = (ptrdiff_t)p->fwd.n_cb * s->ih * s->iw * pix;
+    ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb, dy_is = dy_cbs * p->cbo;
+    const float *dyb = dy + n0 * dy_is + cbo * dy_cbs;
+    for (int cbi = 0; cbi < p->cbi; cbi++) {
+        // A block of vb input channels: interleaved in blocked x, vb separate planes in plain x.
+        const float *xb = x + n0 * x_is + (ptrdiff_t)cbi * vb * s->ih * s->iw;
+        sf_conv_wargs a = {
+            .nic = p->x_plain ? imin(vb, s->ci - cbi * vb) : vb, .n_img = nn,
+            .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
+            .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
+        };
+        for (int kh = 0; kh < s->kh; kh++) {
+            int oh0 = imax(0, cdiv(s->ph - kh, s->sh)), oh1 = imin(s->oh - 1, fdiv(s->ih - 1 + s->ph - kh, s->sh));
+            if (oh1 < oh0) continue;
+            a.rows = oh1 - oh0 + 1;
+            float *tile_kh = part + (((size_t)cbo * p->cbi + cbi) * kk + kh * s->kw) * vb * vb;
+            const float *x_kh = xb + (ptrdiff_t)(oh0 * s->sh - s->ph + kh) * s->iw * pix, *dy_kh = dyb + (ptrdiff_t)oh0 * s->ow * vb;
+            // Plain input with few channels: kernel columns whose output columns are all valid share a
+            // pass (wgrad_plain); the columns valid for only some of them go tap by tap.
+            int kwn_max = p->x_plain && a.nic <= 3 ? p->isa->max_kwn[a.nic] : 1;
+            for (int k0 = 0; k0 < s->kw; k0 += kwn_max) {
+                int kwn = imin(kwn_max, s->kw - k0), lo = 0, hi = -1;
+                if (kwn > 1) {
+                    lo = wcol_lo(s, k0);
+                    hi = wcol_hi(s, k0 + kwn - 1);
+                    if (hi >= lo) {
+                        wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, k0, lo, hi);
+                        p->isa->wgrad_plain(&a, kwn);
+                    }
+                }
+                for (int kw = k0; kw < k0 + kwn; kw++) {
+                    int c0 = wcol_lo(s, kw), c1 = wcol_hi(s, kw);
+                    if (hi < lo) {
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) p->isa->wgrad(&a);
+                        continue;
+                    }
+                    if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) p->isa->wgrad(&a);
+                    if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) p->isa->wgrad(&a);
+                }
+            }
+        }
+    }
+    for (int n = 0; n < nn; n++) {
+        const float *d = dyb + n * dy_is;
+        for (int q = 0; q < s->oh * s->ow; q++)
+            for (int l = 0; l < vb; l++) bpart[cbo * vb + l] += d[q * vb + l];
+    }
+}
+
+// dy blocked (N,Co,OH,OW), x (layout of x); dw_oihw (Co,Ci,KH,KW), dbias (Co) or NULL
+void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias, const float *dy, const float *x) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
+    int n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * p->cbo;
+    size_t bsz = (size_t)p->cbo * vb;
+#pragma omp parallel num_threads(nthr)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *part = p->wpart + t * p->wpart_floats, *bpart = p->bpart + t * bsz;
+        memset(part, 0, sizeof(float) * p->wpart_floats);
+        memset(bpart, 0, sizeof(float) * bsz);
+        // A static schedule fixes which partial every item lands in, so the ordered reduction below
+        // makes the result bitwise reproducible; dynamic balances load better.
+        if (p->deterministic) {
+#pragma omp for schedule(static)
+            for (int it = 0; it < n_items; it++) {
+                int c = it / p->cbo, n0 = c * p->w_chunk;
+                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), it % p->cbo);
+            }
+        } else {
+#pragma omp for schedule(dynamic)
+            for (int it = 0; it < n_items; it++) {
+                int c = it / p->cbo, n0 = c * p->w_chunk;
+                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), it % p->cbo);
+            }
+        }
+#pragma omp for collapse(2) schedule(static)
+        for (int co = 0; co < s->co; co++)
+            for (int ci = 0; ci < s->ci; ci++)
+                for (int k = 0; k < kk; k++) {
+                    size_t idx = ((((size_t)(co / vb) * p->cbi + ci / vb) * kk + k) * vb + ci % vb) * vb + co % vb;
+                    float acc = 0.0f;
+                    for (int u = 0; u < nt; u++) acc += p->wpart[u * p->wpart_floats + idx];
+                    dw_oihw[((size_t)co * s->ci + ci) * kk + k] = acc;
+                }
+        if (dbias) {
+#pragma omp for schedule(static)
+            for (int co = 0; co < s->co; co++) {
+                float acc = 0.0f;
+                for (int u = 0; u < nt; u++) acc += p->bpart[u * bsz + co];
+                dbias[co] = acc;
+            }
+        }
+    }
+}

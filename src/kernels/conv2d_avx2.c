@@ -1,0 +1,45 @@
+// conv2d_avx2.c: AVX2 micro-kernels of the direct convolution (contract in conv2d_internal.h).
+// Tiles of ur pixels x ocb blocks of 8 channels keep up to 14 ymm accumulators, leaving registers
+// for the ocb weight vectors and the broadcast input. Each tile shape is its own function so that the
+// accumulators are named registers; the input pixel stride is a compile-time constant where it can be
+// (8 or 16 floats: blocked input at stride 1 or 2), so every broadcast is one addressed load.
+#include "kernels/conv2d_internal.h"
+
+#include <immintrin.h>
+
+#define VB 8
+typedef __m256 V;
+#define VZERO() _mm256_setzero_ps()
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VBCAST(p) _mm256_set1_ps(*(p))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+
+// Every (ur, ocb) tile with ur*ocb accumulators + ocb weights + 1 broadcast <= 16 registers.
+#define FOR_EACH_TILE(X)                                                                                        \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) X(13, 1)  \
+    X(14, 1)                                                                                                    \
+    X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2)                                                             \
+    X(1, 3) X(2, 3) X(3, 3) X(4, 3)                                                                             \
+    X(1, 4) X(2, 4)
+#define MAX_UR 14
+
+// Weight-gradient tiles: every count of input channels 1..8.
+#define FOR_EACH_NIC(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+
+// Plain-input weight-gradient tiles (nic, kwn): nic*kwn accumulators + dy + broadcast fit the registers.
+#define FOR_EACH_WPLAIN(X) \
+    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) \
+    X(2, 7) X(3, 1) X(3, 2) X(3, 3) X(3, 4)
+
+SF_CONV_DEFINE_KERNELS(avx2)
+
+const sf_conv_isa sf_conv_isa_avx2 = {
+    .name = "avx2",
+    .vb = VB,
+    .max_ur = {0, 14, 6, 4, 2},
+    .direct = direct_avx2,
+    .wgrad = wgrad_avx2,
+    .max_kwn = {0, 7, 7, 4},
+    .wgrad_plain = wgrad_plain_avx2,
+};

@@ -1,0 +1,166 @@
+// conv2d_internal.h: the contract between the convolution driver (conv2d.c) and the per-ISA
+// micro-kernels (conv2d_{avx512,avx2,neon,scalar}.c). Not part of the public API.
+//
+// Direct kernel (forward, and backward-data with transposed weights): one strip of `ur` output pixels
+// times `ocb` output-channel blocks of vb lanes, kept in registers while it sums over n_cb input blocks
+// of icb channels and n_taps kernel taps:
+//   out[j*out_ps + o*out_cbs + lane] = bias[o*vb + lane]
+//       + sum_{cb, t, i} in[cb*in_cbs + tap_in[t] + j*in_ps + i] * w[cb*w_cb + tap_w[t] + (i*ocb + o)*vb + lane]
+// The weights of one group of ocb output blocks are packed as [cb][tap][i][o][lane], so that one input
+// value broadcast feeds ocb vector FMAs from adjacent memory (OIhw{vb}i{vb}o with o-blocks interleaved).
+// icb is vb (blocked input) or 1 (plain NCHW input of the first layer, one channel per "block").
+//
+// Weight-gradient kernel: a vb x vb tile of dW for one tap and one (input block, output block) pair,
+//   tile[i*vb + lane] += sum_{img, r, c} x[img*x_is + r*x_rs + c*x_ps + i*x_cs] * dy[img*dy_is + r*dy_rs + c*dy_ps + lane]
+// for i < nic; the tile stays in registers over all pixels. The plain-input variant (first layer, few
+// channels) also spans kwn consecutive kernel columns, which share each dy load: tile kw = k lies
+// k*vb*vb floats further and reads x k floats further.
+#ifndef SF_CONV2D_INTERNAL_H
+#define SF_CONV2D_INTERNAL_H
+
+#include <stddef.h>
+
+typedef struct {
+    float *out;
+    const float *in, *w, *bias;  // bias: ocb*vb values or NULL (zero)
+    int n_cb, icb, n_taps;
+    ptrdiff_t in_cbs, in_ps, w_cb, out_cbs, out_ps;
+    const ptrdiff_t *tap_in, *tap_w;
+} sf_conv_kargs;
+
+typedef struct {
+    float *tile;
+    const float *x, *dy;
+    int nic, n_img, rows, cols;
+    ptrdiff_t x_cs, x_is, x_rs, x_ps, dy_is, dy_rs, dy_ps;
+} sf_conv_wargs;
+
+// max_ur[ocb]: the longest strip whose ur*ocb accumulators fit the registers; 1 <= ocb <= SF_CONV_MAX_OCB.
+#define SF_CONV_MAX_OCB 4
+typedef struct {
+    const char *name;  // "avx512" ...
+    int vb;
+    int max_ur[SF_CONV_MAX_OCB + 1];
+    void (*direct)(const sf_conv_kargs *a, int ur, int ocb);
+    void (*wgrad)(const sf_conv_wargs *a);
+    int max_kwn[4];  // max_kwn[nic]: kernel columns wgrad_plain keeps in registers, nic <= 3
+    void (*wgrad_plain)(const sf_conv_wargs *a, int kwn);
+} sf_conv_isa;
+
+extern const sf_conv_isa sf_conv_isa_scalar;
+#if defined(__x86_64__)
+extern const sf_conv_isa sf_conv_isa_avx512;
+extern const sf_conv_isa sf_conv_isa_avx2;
+#endif
+#if defined(__aarch64__)
+extern const sf_conv_isa sf_conv_isa_neon;
+#endif
+
+// Kernel generator shared by the vector ISA files. Each of them defines V (the vector type), VB (its
+// lanes), VZERO/VLOAD/VSTORE/VBCAST/VFMA (VFMA(a, b, c) = a*b + c), MAX_UR, FOR_EACH_TILE(X) (the
+// (ur, ocb) tiles that fit its registers), FOR_EACH_NIC(X) (1..VB) and FOR_EACH_WPLAIN(X) (the
+// (nic, kwn) plain weight-gradient tiles that fit), then expands
+// SF_CONV_DEFINE_KERNELS(isa) into direct_<isa> and wgrad_<isa>. Tile sizes are compile-time constants
+// so that the accumulator arrays live in registers; PS (input pixel stride) and XCS (input channel
+// stride) are constants too where they can be, 0 meaning "read it from the arguments".
+#define SF_CONV_DIRECT_BODY(UR, OCB, ICB, PS)                                                                   \
+    {                                                                                                            \
+        V acc[UR][OCB];                                                                                          \
+        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                                  \
+            V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                                  \
+            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                                \
+        }                                                                                                        \
+        const ptrdiff_t ps_ = (PS) ? (PS) : a->in_ps;                                                            \
+        for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
+            const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
+            for (int t = 0; t < a->n_taps; t++) {                                                                \
+                const float *in = inb + a->tap_in[t], *w = wb + a->tap_w[t];                                     \
+                for (int i = 0; i < (ICB); i++) {                                                                \
+                    V wv[OCB];                                                                                   \
+                    _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) wv[o] = VLOAD(w + (i * OCB + o) * VB); \
+                    _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) {                                      \
+                        V x_ = VBCAST(in + j * ps_ + i);                                                         \
+                        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) acc[j][o] = VFMA(x_, wv[o], acc[j][o]); \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
+            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
+                VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o]);                                      \
+    }
+
+#define SF_CONV_WGRAD_BODY(NA, XCS)                                                                             \
+    {                                                                                                            \
+        V acc[NA];                                                                                               \
+        _Pragma("GCC unroll 16") for (int i = 0; i < NA; i++) acc[i] = VLOAD(a->tile + i * VB);                  \
+        const ptrdiff_t cs_ = (XCS) ? (XCS) : a->x_cs;                                                           \
+        for (int img = 0; img < a->n_img; img++)                                                                 \
+            for (int r = 0; r < a->rows; r++) {                                                                  \
+                const float *x = a->x + img * a->x_is + r * a->x_rs, *dy = a->dy + img * a->dy_is + r * a->dy_rs; \
+                for (int c = 0; c < a->cols; c++) {                                                              \
+                    V d_ = VLOAD(dy + c * a->dy_ps);                                                             \
+                    _Pragma("GCC unroll 16") for (int i = 0; i < NA; i++)                                        \
+                        acc[i] = VFMA(VBCAST(x + c * a->x_ps + i * cs_), d_, acc[i]);                            \
+                }                                                                                                \
+            }                                                                                                    \
+        _Pragma("GCC unroll 16") for (int i = 0; i < NA; i++) VSTORE(a->tile + i * VB, acc[i]);                  \
+    }
+
+#define SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)                                                                      \
+    {                                                                                                            \
+        V acc[NCI][KWN];                                                                                         \
+        _Pragma("GCC unroll 3") for (int i = 0; i < NCI; i++)                                                    \
+            _Pragma("GCC unroll 7") for (int k = 0; k < KWN; k++) acc[i][k] = VLOAD(a->tile + (k * VB + i) * VB); \
+        for (int img = 0; img < a->n_img; img++)                                                                 \
+            for (int r = 0; r < a->rows; r++) {                                                                  \
+                const float *x = a->x + img * a->x_is + r * a->x_rs, *dy = a->dy + img * a->dy_is + r * a->dy_rs; \
+                for (int c = 0; c < a->cols; c++) {                                                              \
+                    V d_ = VLOAD(dy + c * a->dy_ps);                                                             \
+                    _Pragma("GCC unroll 3") for (int i = 0; i < NCI; i++)                                        \
+                        _Pragma("GCC unroll 7") for (int k = 0; k < KWN; k++)                                    \
+                            acc[i][k] = VFMA(VBCAST(x + c * a->x_ps + i * a->x_cs + k), d_, acc[i][k]);          \
+                }                                                                                                \
+            }                                                                                                    \
+        _Pragma("GCC unroll 3") for (int i = 0; i < NCI; i++)                                                    \
+            _Pragma("GCC unroll 7") for (int k = 0; k < KWN; k++) VSTORE(a->tile + (k * VB + i) * VB, acc[i][k]); \
+    }
+
+typedef void (*sf_conv_direct_fn)(const sf_conv_kargs *a);
+typedef void (*sf_conv_wplain_fn)(const sf_conv_wargs *a);
+typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
+
+// Four input variants per tile: blocked at pixel stride VB, blocked at 2*VB, blocked at any stride, plain.
+#define SF_CONV_DEF_TILE(UR, OCB)                                                                               \
+    static void d1_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, VB, VB)                     \
+    static void d2_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, VB, 2 * VB)                 \
+    static void dn_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, VB, 0)                      \
+    static void dp_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 0)
+#define SF_CONV_TAB_TILE(UR, OCB)                                                                               \
+    [0][OCB][UR] = d1_##UR##_##OCB, [1][OCB][UR] = d2_##UR##_##OCB, [2][OCB][UR] = dn_##UR##_##OCB,              \
+    [3][OCB][UR] = dp_##UR##_##OCB,
+#define SF_CONV_DEF_WGRAD(NA) static void w_##NA(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(NA, 0)
+#define SF_CONV_TAB_WGRAD(NA) [NA] = w_##NA,
+#define SF_CONV_DEF_WPLAIN(NCI, KWN) static void wp_##NCI##_##KWN(const sf_conv_wargs *a) SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)
+#define SF_CONV_TAB_WPLAIN(NCI, KWN) [NCI][KWN] = wp_##NCI##_##KWN,
+
+#define SF_CONV_DEFINE_KERNELS(ISA)                                                                             \
+    FOR_EACH_TILE(SF_CONV_DEF_TILE)                                                                              \
+    static const sf_conv_direct_fn direct_tab_[4][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {                           \
+        FOR_EACH_TILE(SF_CONV_TAB_TILE)};                                                                        \
+    static void direct_##ISA(const sf_conv_kargs *a, int ur, int ocb) {                                          \
+        int v_ = a->icb == 1 ? 3 : a->in_ps == VB ? 0 : a->in_ps == 2 * VB ? 1 : 2;                              \
+        direct_tab_[v_][ocb][ur](a);                                                                             \
+    }                                                                                                            \
+    FOR_EACH_NIC(SF_CONV_DEF_WGRAD)                                                                              \
+    static void w_full_(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(VB, 1)                                        \
+    static const sf_conv_wgrad_fn wgrad_tab_[VB + 1] = {FOR_EACH_NIC(SF_CONV_TAB_WGRAD)};                        \
+    static void wgrad_##ISA(const sf_conv_wargs *a) {                                                            \
+        if (a->nic == VB && a->x_cs == 1) w_full_(a);                                                            \
+        else wgrad_tab_[a->nic](a);                                                                              \
+    }                                                                                                            \
+    FOR_EACH_WPLAIN(SF_CONV_DEF_WPLAIN)                                                                          \
+    static const sf_conv_wplain_fn wplain_tab_[4][8] = {FOR_EACH_WPLAIN(SF_CONV_TAB_WPLAIN)};                    \
+    static void wgrad_plain_##ISA(const sf_conv_wargs *a, int kwn) { wplain_tab_[a->nic][kwn](a); }
+
+#endif

@@ -1,0 +1,47 @@
+// conv2d_neon.c: NEON micro-kernels of the direct convolution (contract in conv2d_internal.h).
+// Tiles of ur pixels x ocb blocks of 4 channels keep up to 28 q accumulators, leaving registers
+// for the ocb weight vectors and the broadcast input. Each tile shape is its own function so that the
+// accumulators are named registers; the input pixel stride is a compile-time constant where it can be
+// (4 or 8 floats: blocked input at stride 1 or 2), so every broadcast is one addressed load.
+#include "kernels/conv2d_internal.h"
+
+#include <arm_neon.h>
+
+#define VB 4
+typedef float32x4_t V;
+#define VZERO() vdupq_n_f32(0.0f)
+#define VLOAD(p) vld1q_f32(p)
+#define VSTORE(p, v) vst1q_f32((p), (v))
+#define VBCAST(p) vld1q_dup_f32(p)
+#define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
+
+// Every (ur, ocb) tile with ur*ocb accumulators + ocb weights + 1 broadcast <= 32 registers.
+#define FOR_EACH_TILE(X)                                                                                        \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) X(13, 1)  \
+    X(14, 1) X(15, 1) X(16, 1) X(17, 1) X(18, 1) X(19, 1) X(20, 1) X(21, 1) X(22, 1) X(23, 1) X(24, 1)          \
+    X(25, 1) X(26, 1) X(27, 1) X(28, 1)                                                                         \
+    X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) X(8, 2) X(9, 2) X(10, 2) X(11, 2) X(12, 2) X(13, 2)  \
+    X(14, 2)                                                                                                    \
+    X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3) X(8, 3) X(9, 3)                                     \
+    X(1, 4) X(2, 4) X(3, 4) X(4, 4) X(5, 4) X(6, 4)
+#define MAX_UR 28
+
+// Weight-gradient tiles: every count of input channels 1..4.
+#define FOR_EACH_NIC(X) X(1) X(2) X(3) X(4)
+
+// Plain-input weight-gradient tiles (nic, kwn): nic*kwn accumulators + dy + broadcast fit the registers.
+#define FOR_EACH_WPLAIN(X) \
+    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) \
+    X(2, 7) X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7)
+
+SF_CONV_DEFINE_KERNELS(neon)
+
+const sf_conv_isa sf_conv_isa_neon = {
+    .name = "neon",
+    .vb = VB,
+    .max_ur = {0, 28, 14, 9, 6},
+    .direct = direct_neon,
+    .wgrad = wgrad_neon,
+    .max_kwn = {0, 7, 7, 7},
+    .wgrad_plain = wgrad_plain_neon,
+};

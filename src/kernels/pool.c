@@ -1,0 +1,242 @@
+// pool.c: max, average and global average pooling on the blocked layout nChw{vb}c (layout.h).
+//
+// Every kernel works on one (image, channel block) plane at a time, so planes are independent and are
+// split across threads. Inside a plane the innermost loop runs over the vb contiguous lanes of one pixel;
+// the plane bodies are always_inline and instantiated for the engine's vb values (16, 8, 4, and 1 for
+// plain NCHW) so that the lane loop has a constant trip count and gcc turns it into whole vectors.
+#include "kernels/pool.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/layout.h"
+#include "util/util.h"
+
+// Per-lane accumulators live on the stack; no engine vb comes near this.
+#define SF_POOL_VB_MAX 64
+// Planes smaller than this many floats in total are pooled on one thread (a fork costs more).
+#define SF_POOL_PAR_MIN (1 << 15)
+#define SF_INLINE static inline __attribute__((always_inline))
+
+sf_pool_shape sf_pool_shape_make(int n, int c, int ih, int iw, int k, int stride, int pad) {
+    if (n < 1 || c < 1 || k < 1 || stride < 1 || pad < 0)
+        sf_die("bad pool shape n=%d c=%d k=%d stride=%d pad=%d", n, c, k, stride, pad);
+    // PyTorch's own limit; it also keeps at least one real input in every window.
+    if (2 * pad > k) sf_die("pool padding %d exceeds half the kernel %d", pad, k);
+    if (ih + 2 * pad < k || iw + 2 * pad < k) sf_die("pool kernel %d larger than padded input %dx%d", k, ih, iw);
+    sf_pool_shape s = {.n = n, .c = c, .ih = ih, .iw = iw, .kh = k, .kw = k, .sh = stride, .sw = stride,
+                       .ph = pad, .pw = pad};
+    s.oh = (ih + 2 * pad - k) / stride + 1;
+    s.ow = (iw + 2 * pad - k) / stride + 1;
+    return s;
+}
+
+static void check_vb(int vb) {
+    if (vb < 1 || vb > SF_POOL_VB_MAX) sf_die("channel block vb=%d outside [1, %d]", vb, SF_POOL_VB_MAX);
+}
+
+static int pool_threads(size_t floats) { return floats >= SF_POOL_PAR_MIN ? sf_threads() : 1; }
+
+// Window rows [*lo, *hi) of output row o, clipped to the input (padding never wins a max and adds 0).
+SF_INLINE void window(int *lo, int *hi, int o, int stride, int pad, int k, int in) {
+    int start = o * stride - pad;
+    *lo = start < 0 ? 0 : start;
+    *hi = start + k > in ? in : start + k;
+}
+
+// One plane: x (IH,IW,vb), y and argmax (OH,OW,vb). Ties keep the first maximum in scan order and a
+// NaN wins, as PyTorch does.
+SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf_pool_shape *s, int vb) {
+    for (int oh = 0; oh < s->oh; oh++) {
+        int hs, he;
+        window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+        for (int ow = 0; ow < s->ow; ow++) {
+            int ws, we;
+            window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            float m[SF_POOL_VB_MAX];
+            int32_t a[SF_POOL_VB_MAX];
+            const float *x0 = x + ((size_t)hs * s->iw + ws) * vb;
+            #pragma omp simd
+            for (int l = 0; l < vb; l++) {
+                m[l] = x0[l];
+                a[l] = hs * s->iw + ws;
+            }
+            for (int h = hs; h < he; h++)
+                for (int w = ws; w < we; w++) {
+                    const float *xp = x + ((size_t)h * s->iw + w) * vb;
+                    int32_t idx = h * s->iw + w;
+#pragma omp simd
+                    for (int l = 0; l < vb; l++) {
+                        float v = xp[l];
+                        int take = (v > m[l]) | (v != v);
+                        m[l] = take ? v : m[l];
+                        a[l] = take ? idx : a[l];
+                    }
+                }
+            size_t o = ((size_t)oh * s->ow + ow) * vb;
+            #pragma omp simd
+            for (int l = 0; l < vb; l++) {
+                y[o + l] = m[l];
+                am[o + l] = a[l];
+            }
+        }
+    }
+}
+
+// One plane: dy, argmax (OH,OW,vb), dx (IH,IW,vb) overwritten. Overlapping windows accumulate.
+SF_INLINE void maxpool_bwd_plane(float *dx, const float *dy, const int32_t *am, const sf_pool_shape *s,
+                                 int vb) {
+    memset(dx, 0, sizeof(float) * (size_t)s->ih * s->iw * vb);
+    for (size_t o = 0; o < (size_t)s->oh * s->ow; o++)
+        #pragma omp simd
+        for (int l = 0; l < vb; l++) dx[(size_t)am[o * vb + l] * vb + l] += dy[o * vb + l];
+}
+
+// One plane: x (IH,IW,vb), y (OH,OW,vb). Floor mode keeps each window inside the padded input, so
+// counting the zero padding makes the divisor kh*kw everywhere.
+SF_INLINE void avgpool_fwd_plane(float *y, const float *x, const sf_pool_shape *s, int vb) {
+    float div = (float)(s->kh * s->kw);
+    for (int oh = 0; oh < s->oh; oh++) {
+        int hs, he;
+        window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+        for (int ow = 0; ow < s->ow; ow++) {
+            int ws, we;
+            window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            float acc[SF_POOL_VB_MAX];
+            #pragma omp simd
+            for (int l = 0; l < vb; l++) acc[l] = 0.0f;
+            for (int h = hs; h < he; h++)
+                for (int w = ws; w < we; w++) {
+                    const float *xp = x + ((size_t)h * s->iw + w) * vb;
+                    #pragma omp simd
+                    for (int l = 0; l < vb; l++) acc[l] += xp[l];
+                }
+            float *yp = y + ((size_t)oh * s->ow + ow) * vb;
+            #pragma omp simd
+            for (int l = 0; l < vb; l++) yp[l] = acc[l] / div;
+        }
+    }
+}
+
+// One plane: dy (OH,OW,vb), dx (IH,IW,vb) overwritten.
+SF_INLINE void avgpool_bwd_plane(float *dx, const float *dy, const sf_pool_shape *s, int vb) {
+    float div = (float)(s->kh * s->kw);
+    memset(dx, 0, sizeof(float) * (size_t)s->ih * s->iw * vb);
+    for (int oh = 0; oh < s->oh; oh++) {
+        int hs, he;
+        window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+        for (int ow = 0; ow < s->ow; ow++) {
+            int ws, we;
+            window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            float g[SF_POOL_VB_MAX];
+            const float *dyp = dy + ((size_t)oh * s->ow + ow) * vb;
+            #pragma omp simd
+            for (int l = 0; l < vb; l++) g[l] = dyp[l] / div;
+            for (int h = hs; h < he; h++)
+                for (int w = ws; w < we; w++) {
+                    float *dxp = dx + ((size_t)h * s->iw + w) * vb;
+                    #pragma omp simd
+                    for (int l = 0; l < vb; l++) dxp[l] += g[l];
+                }
+        }
+    }
+}
+
+// Instantiates a plane body for the constant vb values and falls back to the runtime one.
+#define SF_POOL_DISPATCH(body, vb, ...)                 \
+    switch (vb) {                                       \
+    case 16: body(__VA_ARGS__, 16); break;              \
+    case 8: body(__VA_ARGS__, 8); break;                \
+    case 4: body(__VA_ARGS__, 4); break;                \
+    case 1: body(__VA_ARGS__, 1); break;                \
+    default: body(__VA_ARGS__, vb); break;              \
+    }
+
+// x (N,C,IH,IW) blocked; y, argmax (N,C,OH,OW) blocked.
+void sf_maxpool2d_forward(float *y, int32_t *argmax, const float *x, const sf_pool_shape *s, int vb) {
+    check_vb(vb);
+    int planes = s->n * sf_cblocks(s->c, vb);
+    size_t in_sz = (size_t)s->ih * s->iw * vb, out_sz = (size_t)s->oh * s->ow * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(planes * in_sz))
+    for (int p = 0; p < planes; p++) {
+        SF_POOL_DISPATCH(maxpool_fwd_plane, vb, y + p * out_sz, argmax + p * out_sz, x + p * in_sz, s)
+    }
+}
+
+// dy, argmax (N,C,OH,OW) blocked; dx (N,C,IH,IW) blocked, overwritten.
+void sf_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax, const sf_pool_shape *s, int vb) {
+    check_vb(vb);
+    int planes = s->n * sf_cblocks(s->c, vb);
+    size_t in_sz = (size_t)s->ih * s->iw * vb, out_sz = (size_t)s->oh * s->ow * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(planes * in_sz))
+    for (int p = 0; p < planes; p++) {
+        SF_POOL_DISPATCH(maxpool_bwd_plane, vb, dx + p * in_sz, dy + p * out_sz, argmax + p * out_sz, s)
+    }
+}
+
+// x (N,C,IH,IW) blocked; y (N,C,OH,OW) blocked.
+void sf_avgpool2d_forward(float *y, const float *x, const sf_pool_shape *s, int vb) {
+    check_vb(vb);
+    int planes = s->n * sf_cblocks(s->c, vb);
+    size_t in_sz = (size_t)s->ih * s->iw * vb, out_sz = (size_t)s->oh * s->ow * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(planes * in_sz))
+    for (int p = 0; p < planes; p++) {
+        SF_POOL_DISPATCH(avgpool_fwd_plane, vb, y + p * out_sz, x + p * in_sz, s)
+    }
+}
+
+// dy (N,C,OH,OW) blocked; dx (N,C,IH,IW) blocked, overwritten.
+void sf_avgpool2d_backward(float *dx, const float *dy, const sf_pool_shape *s, int vb) {
+    check_vb(vb);
+    int planes = s->n * sf_cblocks(s->c, vb);
+    size_t in_sz = (size_t)s->ih * s->iw * vb, out_sz = (size_t)s->oh * s->ow * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(planes * in_sz))
+    for (int p = 0; p < planes; p++) {
+        SF_POOL_DISPATCH(avgpool_bwd_plane, vb, dx + p * in_sz, dy + p * out_sz, s)
+    }
+}
+
+// One plane: x (HW,vb) summed per lane into sum (vb), in double so that large maps lose nothing.
+SF_INLINE void gap_fwd_plane(double *sum, const float *x, int hw, int vb) {
+    #pragma omp simd
+    for (int l = 0; l < vb; l++) sum[l] = 0.0;
+    for (int i = 0; i < hw; i++)
+        #pragma omp simd
+        for (int l = 0; l < vb; l++) sum[l] += x[(size_t)i * vb + l];
+}
+
+// x (N,C,H,W) blocked; y (N,C) plain.
+void sf_global_avgpool_forward(float *y, const float *x, int n, int c, int h, int w, int vb) {
+    check_vb(vb);
+    int cb = sf_cblocks(c, vb), hw = h * w;
+    size_t in_sz = (size_t)hw * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(n * cb * in_sz))
+    for (int p = 0; p < n * cb; p++) {
+        double sum[SF_POOL_VB_MAX];
+        SF_POOL_DISPATCH(gap_fwd_plane, vb, sum, x + p * in_sz, hw)
+        int img = p / cb, c0 = (p % cb) * vb;
+        for (int l = 0; l < vb && c0 + l < c; l++) y[(size_t)img * c + c0 + l] = (float)(sum[l] / hw);
+    }
+}
+
+// One plane: dx (HW,vb) = g (vb) broadcast over the map.
+SF_INLINE void gap_bwd_plane(float *dx, const float *g, int hw, int vb) {
+    for (int i = 0; i < hw; i++)
+        #pragma omp simd
+        for (int l = 0; l < vb; l++) dx[(size_t)i * vb + l] = g[l];
+}
+
+// dy (N,C) plain; dx (N,C,H,W) blocked, overwritten (padding lanes zero).
+void sf_global_avgpool_backward(float *dx, const float *dy, int n, int c, int h, int w, int vb) {
+    check_vb(vb);
+    int cb = sf_cblocks(c, vb), hw = h * w;
+    size_t in_sz = (size_t)hw * vb;
+#pragma omp parallel for schedule(static) num_threads(pool_threads(n * cb * in_sz))
+    for (int p = 0; p < n * cb; p++) {
+        float g[SF_POOL_VB_MAX];
+        int img = p / cb, c0 = (p % cb) * vb;
+        #pragma omp simd
+        for (int l = 0; l < vb; l++) g[l] = c0 + l < c ? dy[(size_t)img * c + c0 + l] / (float)hw : 0.0f;
+        SF_POOL_DISPATCH(gap_bwd_plane, vb, dx + p * in_sz, g, hw)
+    }
+}

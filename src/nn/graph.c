@@ -1,0 +1,297 @@
+// graph.c: building the layer graph, planning its arenas once, and running forward and backward.
+#include "nn/graph.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/layout.h"
+#include "util/util.h"
+
+#define GROW(arr, n, cap)                                                    \
+    do {                                                                     \
+        if ((n) == (cap)) {                                                  \
+            (cap) = (cap) ? 2 * (cap) : 32;                                  \
+            void *np_ = realloc((arr), (size_t)(cap) * sizeof *(arr));       \
+            if (!np_) sf_die("out of memory growing the graph");             \
+            (arr) = np_;                                                     \
+        }                                                                    \
+    } while (0)
+
+void sf_graph_init(sf_graph *g, int vb, int max_batch, bool deterministic) {
+    memset(g, 0, sizeof *g);
+    g->vb = vb;
+    g->max_batch = max_batch;
+    g->deterministic = deterministic;
+    g->weights_dirty = true;
+}
+
+void sf_graph_release(sf_graph *g) {
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_conv2d_plan_destroy(g->layers[i].plan);
+        sf_free_aligned(g->layers[i].wpacked);
+    }
+    free(g->layers);
+    free(g->tensors);
+    free(g->params);
+    free(g->param_init);
+    free(g->buffers);
+    free(g->buffer_init);
+    sf_free_aligned(g->param_arena);
+    sf_free_aligned(g->grad_arena);
+    sf_free_aligned(g->buffer_arena);
+    sf_free_aligned(g->act_arena);
+    sf_free_aligned(g->dact_arena);
+    sf_free_aligned(g->scratch);
+    sf_free_aligned(g->aux_arena);
+    sf_free_aligned(g->argmax_arena);
+    sf_free_aligned(g->dlogits);
+    memset(g, 0, sizeof *g);
+}
+
+int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked) {
+    GROW(g->tensors, g->n_tensors, g->cap_tensors);
+    sf_tensor *t = &g->tensors[g->n_tensors];
+    memset(t, 0, sizeof *t);
+    t->c = c, t->h = h, t->w = w, t->blocked = blocked;
+    t->floats = blocked ? sf_blocked_floats(g->max_batch, c, h, w, g->vb)
+                        : (size_t)g->max_batch * (size_t)c * (size_t)h * (size_t)w;
+    return g->n_tensors++;
+}
+
+int sf_graph_input(sf_graph *g, int c, int h, int w) {
+    if (g->n_tensors != 0) sf_die("the input must be the graph's first tensor");
+    return sf_graph_tensor(g, c, h, w, false);
+}
+
+void sf_graph_error(sf_graph *g, const char *fmt, ...) {
+    if (g->err[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    va_end(ap);
+}
+
+static void join_name(char *dst, size_t len, const char *prefix, const char *name) {
+    if (prefix && *prefix)
+        snprintf(dst, len, "%s.%s", prefix, name);
+    else
+        snprintf(dst, len, "%s", name);
+}
+
+int sf_graph_param(sf_graph *g, const char *prefix, const char *name, int ndim, const int64_t *shape,
+                   sf_init_spec init) {
+    GROW(g->params, g->n_params, g->cap_params);
+    int cap = g->cap_params;
+    g->param_init = realloc(g->param_init, (size_t)cap * sizeof *g->param_init);
+    if (!g->param_init) sf_die("out of memory growing the graph");
+    sf_param *p = &g->params[g->n_params];
+    memset(p, 0, sizeof *p);
+    join_name(p->name, sizeof p->name, prefix, name);
+    p->dtype = SF_DT_F32;
+    p->ndim = ndim;
+    p->count = 1;
+    for (int d = 0; d < ndim; d++) p->shape[d] = shape[d], p->count *= (size_t)shape[d];
+    g->param_init[g->n_params] = init;
+    return g->n_params++;
+}
+
+int sf_graph_buffer(sf_graph *g, const char *prefix, const char *name, sf_dtype dt, int64_t count,
+                    sf_init_spec init) {
+    GROW(g->buffers, g->n_buffers, g->cap_buffers);
+    int cap = g->cap_buffers;
+    g->buffer_init = realloc(g->buffer_init, (size_t)cap * sizeof *g->buffer_init);
+    if (!g->buffer_init) sf_die("out of memory growing the graph");
+    sf_param *p = &g->buffers[g->n_buffers];
+    memset(p, 0, sizeof *p);
+    join_name(p->name, sizeof p->name, prefix, name);
+    p->dtype = dt;
+    // PyTorch's num_batches_tracked is a 0-dim tensor; the running statistics are (C).
+    p->ndim = dt == SF_DT_I64 ? 0 : 1;
+    p->shape[0] = count;
+    p->count = (size_t)count;
+    g->buffer_init[g->n_buffers] = init;
+    return g->n_buffers++;
+}
+
+sf_layer *sf_graph_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in, int out) {
+    GROW(g->layers, g->n_layers, g->cap_layers);
+    sf_layer *l = &g->layers[g->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->in = in, l->in2 = -1, l->out = out;
+    l->p_w = l->p_b = l->b_mean = l->b_var = l->b_nbt = -1;
+    g->tensors[in].consumers++;
+    return l;
+}
+
+size_t sf_tensor_floats_n(const sf_graph *g, int t, int n) {
+    const sf_tensor *x = &g->tensors[t];
+    return x->floats / (size_t)g->max_batch * (size_t)n;
+}
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+void sf_graph_finalize(sf_graph *g) {
+    g->param_floats = 0;
+    for (int i = 0; i < g->n_params; i++) g->param_floats += round16(g->params[i].count);
+    g->param_arena = sf_aligned_alloc(g->param_floats * sizeof(float));
+    g->grad_arena = sf_aligned_alloc(g->param_floats * sizeof(float));
+    memset(g->grad_arena, 0, g->param_floats * sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < g->n_params; i++) {
+        g->params[i].data = g->param_arena + off;
+        g->params[i].grad = g->grad_arena + off;
+        off += round16(g->params[i].count);
+    }
+    // Buffers: 8-byte elements for num_batches_tracked, floats for the rest, each 64-byte aligned.
+    size_t bytes = 0;
+    for (int i = 0; i < g->n_buffers; i++) bytes += (g->buffers[i].count * sf_dtype_size(g->buffers[i].dtype) + 63) / 64 * 64;
+    g->buffer_arena = sf_aligned_alloc(bytes ? bytes : 64);
+    bytes = 0;
+    for (int i = 0; i < g->n_buffers; i++) {
+        g->buffers[i].data = g->buffer_arena + bytes;
+        bytes += (g->buffers[i].count * sf_dtype_size(g->buffers[i].dtype) + 63) / 64 * 64;
+    }
+    // Activations and their gradients; the scratch buffer holds the largest tensor.
+    g->act_floats = 0;
+    g->scratch_floats = 0;
+    for (int i = 0; i < g->n_tensors; i++) {
+        g->act_floats += round16(g->tensors[i].floats);
+        if (g->tensors[i].floats > g->scratch_floats) g->scratch_floats = g->tensors[i].floats;
+    }
+    g->act_arena = sf_aligned_alloc(g->act_floats * sizeof(float));
+    g->dact_arena = sf_aligned_alloc(g->act_floats * sizeof(float));
+    g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
+    // Zero once: blocked padding channels must read as zeros before any kernel has written them.
+    memset(g->act_arena, 0, g->act_floats * sizeof(float));
+    memset(g->dact_arena, 0, g->act_floats * sizeof(float));
+    off = 0;
+    for (int i = 0; i < g->n_tensors; i++) {
+        g->tensors[i].data = g->act_arena + off;
+        g->tensors[i].grad = g->dact_arena + off;
+        off += round16(g->tensors[i].floats);
+    }
+    // Per-layer auxiliaries: BN statistics (2C floats) and maxpool argmax (one int per output float).
+    size_t aux = 0, amax = 0;
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        if (l->kind == SF_L_BN) aux += 2 * round16((size_t)g->tensors[l->out].c);
+        if (l->kind == SF_L_MAXPOOL) amax += round16(g->tensors[l->out].floats);
+    }
+    g->aux_arena = sf_aligned_alloc((aux ? aux : 16) * sizeof(float));
+    g->argmax_arena = sf_aligned_alloc((amax ? amax : 16) * sizeof(int32_t));
+    aux = amax = 0;
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        if (l->kind == SF_L_BN) {
+            size_t c = round16((size_t)g->tensors[l->out].c);
+            l->save_mean = g->aux_arena + aux;
+            l->save_invstd = g->aux_arena + aux + c;
+            aux += 2 * c;
+        }
+        if (l->kind == SF_L_MAXPOOL) {
+            l->argmax = g->argmax_arena + amax;
+            amax += round16(g->tensors[l->out].floats);
+        }
+    }
+    const sf_tensor *last = &g->tensors[g->n_tensors - 1];
+    g->dlogits = sf_aligned_alloc(round16(last->floats) * sizeof(float));
+    g->weights_dirty = true;
+    sf_graph_update_first_trainable(g);
+}
+
+void sf_graph_update_first_trainable(sf_graph *g) {
+    g->first_trainable = g->n_layers;
+    for (int i = 0; i < g->n_layers && g->first_trainable == g->n_layers; i++) {
+        const sf_layer *l = &g->layers[i];
+        if ((l->p_w >= 0 && !g->params[l->p_w].frozen) || (l->p_b >= 0 && !g->params[l->p_b].frozen))
+            g->first_trainable = i;
+    }
+}
+
+void sf_graph_pack_weights(sf_graph *g) {
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        if (l->kind == SF_L_CONV && l->plan) sf_conv2d_pack_weights(l->plan, l->wpacked, g->params[l->p_w].data);
+    }
+    g->weights_dirty = false;
+}
+
+void sf_graph_forward(sf_graph *g, int n, bool train) {
+    if (n < 1 || n > g->max_batch) sf_die("batch %d outside [1, %d]", n, g->max_batch);
+    bool replanned = false;
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        if (l->kind == SF_L_CONV && l->plan_n != n) {
+            sf_layer_conv_plan(g, l, n);
+            replanned = true;
+        }
+    }
+    if (train || replanned || g->weights_dirty) sf_graph_pack_weights(g);
+    // Eval after train: the next train step changes the weights, so a later eval must repack.
+    if (train) g->weights_dirty = true;
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        switch (l->kind) {
+        case SF_L_CONV: sf_layer_conv_forward(g, l, n); break;
+        case SF_L_BN: sf_layer_bn_forward(g, l, n, train); break;
+        case SF_L_MAXPOOL:
+        case SF_L_AVGPOOL:
+        case SF_L_GAP: sf_layer_pool_forward(g, l, n); break;
+        case SF_L_LINEAR: sf_layer_linear_forward(g, l, n); break;
+        default: sf_layer_misc_forward(g, l, n); break;
+        }
+    }
+    g->last_n = n;
+    g->have_train_forward = train;
+}
+
+float *sf_graph_grad_target(sf_graph *g, int t) {
+    sf_tensor *x = &g->tensors[t];
+    return x->grad_set ? g->scratch : x->grad;
+}
+
+void sf_graph_grad_commit(sf_graph *g, int t, int n) {
+    sf_tensor *x = &g->tensors[t];
+    if (!x->grad_set) {
+        x->grad_set = true;
+        return;
+    }
+    size_t cnt = sf_tensor_floats_n(g, t, n);
+    float *d = x->grad;
+    const float *s = g->scratch;
+#pragma omp parallel for schedule(static) if (cnt > 65536)
+    for (size_t i = 0; i < cnt; i++) d[i] += s[i];
+}
+
+void sf_graph_backward(sf_graph *g, int n, const float *dlogits) {
+    if (!g->have_train_forward) sf_die("backward needs a train-mode forward first");
+    if (n != g->last_n) sf_die("backward batch %d differs from the forward's %d", n, g->last_n);
+    for (int i = 0; i < g->n_tensors; i++) g->tensors[i].grad_set = false;
+    sf_tensor *last = &g->tensors[g->n_tensors - 1];
+    memcpy(last->grad, dlogits, sf_tensor_floats_n(g, g->n_tensors - 1, n) * sizeof(float));
+    last->grad_set = true;
+    for (int i = g->n_layers - 1; i >= g->first_trainable; i--) {
+        sf_layer *l = &g->layers[i];
+        // The layer that owns the earliest trainable parameter need not propagate further.
+        bool need_dx = i > g->first_trainable && !l->first;
+        if (l->kind == SF_L_ADD) {
+            sf_layer_misc_backward(g, l, n, NULL);
+            continue;
+        }
+        float *dx = need_dx ? sf_graph_grad_target(g, l->in) : NULL;
+        switch (l->kind) {
+        case SF_L_CONV: sf_layer_conv_backward(g, l, n, dx); break;
+        case SF_L_BN: sf_layer_bn_backward(g, l, n, dx); break;
+        case SF_L_MAXPOOL:
+        case SF_L_AVGPOOL:
+        case SF_L_GAP: if (dx) sf_layer_pool_backward(g, l, n, dx); break;
+        case SF_L_LINEAR: sf_layer_linear_backward(g, l, n, dx); break;
+        default: if (dx) sf_layer_misc_backward(g, l, n, dx); break;
+        }
+        if (dx) sf_graph_grad_commit(g, l->in, n);
+    }
+}

@@ -1,0 +1,62 @@
+// layer_conv.c: the Conv2d layer on the blocked convolution kernels (conv2d.h).
+#include <stdio.h>
+
+#include "kernels/conv2d.h"
+#include "nn/graph.h"
+#include "util/util.h"
+
+int sf_nn_conv(sf_graph *g, const char *name, int in, int co, int k, int stride, int pad, bool bias,
+            bool torchvision_init) {
+    const sf_tensor *x = &g->tensors[in];
+    int oh = 1, ow = 1;
+    if (x->h + 2 * pad < k || x->w + 2 * pad < k)
+        sf_graph_error(g, "%s: its input %dx%d is smaller than the %dx%d kernel", name, x->h, x->w, k, k);
+    else
+        oh = (x->h + 2 * pad - k) / stride + 1, ow = (x->w + 2 * pad - k) / stride + 1;
+    int ci = x->c;
+    int out = sf_graph_tensor(g, co, oh, ow, true);
+    sf_layer *l = sf_graph_layer(g, SF_L_CONV, name, in, out);
+    l->co = co, l->k = k, l->stride = stride, l->pad = pad;
+    l->first = in == 0;
+    int fan_in = ci * k * k, fan_out = co * k * k;
+    const int64_t wshape[4] = {co, ci, k, k};
+    sf_init_spec wi = torchvision_init ? (sf_init_spec){SF_INIT_NORMAL_FAN_OUT, fan_out}
+                                       : (sf_init_spec){SF_INIT_KAIMING_A5, fan_in};
+    l->p_w = sf_graph_param(g, name, "weight", 4, wshape, wi);
+    if (bias) {
+        const int64_t bshape[1] = {co};
+        l->p_b = sf_graph_param(g, name, "bias", 1, bshape, (sf_init_spec){SF_INIT_UNIFORM_FAN_IN, fan_in});
+    }
+    l->flops = 2.0 * co * oh * ow * (double)fan_in;
+    return out;
+}
+
+static sf_conv2d_shape layer_shape(const sf_graph *g, const sf_layer *l, int n) {
+    const sf_tensor *x = &g->tensors[l->in];
+    return sf_conv2d_shape_make(n, x->c, x->h, x->w, l->co, l->k, l->k, l->stride, l->pad);
+}
+
+void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
+    sf_conv2d_plan_destroy(l->plan);
+    sf_free_aligned(l->wpacked);
+    sf_conv2d_shape s = layer_shape(g, l, n);
+    l->plan = sf_conv2d_plan_create(&s, l->first, g->deterministic);
+    l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_floats(l->plan) * sizeof(float));
+    l->plan_n = n;
+}
+
+// y blocked (N,Co,OH,OW) = conv(x, w) + b; x plain NCHW for the first layer, else blocked.
+void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
+    (void)n;
+    const float *b = l->p_b >= 0 ? g->params[l->p_b].data : NULL;
+    sf_conv2d_forward(l->plan, g->tensors[l->out].data, g->tensors[l->in].data, l->wpacked, b);
+}
+
+// dW (Co,Ci,KH,KW) OIHW and db (Co) into the parameter gradients; dx (layout of x) when requested.
+void sf_layer_conv_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
+    (void)n;
+    const float *dy = g->tensors[l->out].grad;
+    float *db = l->p_b >= 0 ? g->params[l->p_b].grad : NULL;
+    sf_conv2d_backward_weights(l->plan, g->params[l->p_w].grad, db, dy, g->tensors[l->in].data);
+    if (dx) sf_conv2d_backward_data(l->plan, dx, dy, l->wpacked);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test_train_demo.sh: the synthetic demo end to end, in a short configuration: training learns (val
+# accuracy far above the 1/42 chance level), the run folder holds every artefact, and evaluate and
+# predict read the checkpoint's metadata (arch, size, class names) without being told.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+RUN=$TMP/demo
+"$SF" train --out "$RUN" --epochs 4 --synth-largest 40 --synth-smallest 6 --batch 32 --threads 2 \
+    --checkpoint-minutes 0 >"$TMP/train.log" 2>&1
+check "train exits 0" $?
+for f in config.json history.csv curves.png confusion.png per_class.csv bad_images.txt train.log \
+         best.safetensors last.safetensors state.safetensors; do
+    [ -s "$RUN/$f" ] || [ "$f" = bad_images.txt -a -f "$RUN/$f" ]; check "run folder has $f" $?
+done
+[ "$(wc -l <"$RUN/history.csv")" = 5 ]; check "history.csv has a header and 4 epochs" $?
+[ "$(wc -l <"$RUN/per_class.csv")" = 43 ]; check "per_class.csv has 42 classes" $?
+head -c 8 "$RUN/curves.png" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a"; check "curves.png is a PNG" $?
+grep -q '"lr": 0.001' "$RUN/config.json" && grep -q '"model": "simple"' "$RUN/config.json"
+check "config.json records the settings" $?
+grep -Eq '^epoch 004 lr [0-9.e+-]+ train_loss [0-9.]+ train_acc [0-9.]+ val_loss [0-9.]+ val_acc [0-9.]+ val_f1 [0-9.]+ [0-9.]+s [0-9]+ img/s' "$TMP/train.log"
+check "one summary line per epoch in the documented format" $?
+
+acc=$(sed -n 's/.*best epoch [0-9]*: val_acc \([0-9.]*\).*/\1/p' "$TMP/train.log")
+echo "  best val_acc $acc (chance 0.024)"
+awk -v a="${acc:-0}" 'BEGIN { exit !(a > 0.15) }'; check "val accuracy > 0.15 (6x chance)" $?
+best_meta=$(st_meta "$RUN/best.safetensors" val_acc)
+awk -v a="${acc:-0}" -v b="${best_meta:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
+check "reloaded best weights reproduce best.safetensors' val_acc ($best_meta)" $?
+
+"$SF" evaluate --weights "$RUN/best.safetensors" --data "$RUN/synthetic-data" --png "$TMP/cm.png" \
+    --per-class "$TMP/pc.csv" --threads 2 >"$TMP/eval.txt" 2>"$TMP/eval.err"
+check "evaluate exits 0" $?
+grep -Eq 'accuracy [0-9.]+ +macro_f1 [0-9.]+ +weighted_f1 [0-9.]+' "$TMP/eval.txt"; check "evaluate prints accuracy and F1" $?
+[ -s "$TMP/cm.png" ] && [ "$(wc -l <"$TMP/pc.csv")" = 43 ]; check "evaluate writes the PNG and the per-class CSV" $?
+eacc=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/eval.txt")
+awk -v a="${eacc:-0}" 'BEGIN { exit !(a > 0.15) }'; check "evaluate accuracy on the whole set $eacc > 0.15" $?
+finish

@@ -1,0 +1,204 @@
+"""Goldens for the engine tests (tests/test_nn_*.c), from PyTorch 1.13. Run: /usr/bin/python3 tests/golden/make_models.py
+
+Models: weights, inputs and labels come from a hash formula (fill() below, mirrored in
+tests/test_nn_models.c) instead of being stored, so that the goldens stay small even for the 18M
+parameter "best" model. For each (model, input size, batch) config <tag> it writes into models/:
+  <tag>_names.txt        parameter names, then buffer names (state_dict order), one per line
+  <tag>_logits_eval.npy  (N,K) eval-mode logits
+  <tag>_logits_train.npy (N,K) train-mode logits (batch statistics)
+  <tag>_loss.npy         (5) loss before each of 5 AdamW(amsgrad=True) steps
+  <tag>_grad_sample.npy  first-step gradient of every parameter, sampled (see sample())
+  <tag>_grad_norm.npy    its L2 norm per parameter
+  <tag>_final_sample.npy parameters then float buffers after the 5 steps, sampled
+  <tag>_final_norm.npy   their L2 norms
+Optimizers and scheduler: adam_*.npy, sgd_*.npy, plateau_*.npy (see the functions below).
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import seed_models  # noqa: E402
+
+OUT = os.path.join(HERE, "models")
+MASK = np.uint64(0xFFFFFFFF)
+N_CLASSES = 5
+SAMPLES = 256
+
+
+def fnv1a(s):
+    h = 0x811C9DC5
+    for b in s.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def unit(name, count):
+    """(count) float32 in [-1, 1), a hash of (name, index); exact in float32 on both sides."""
+    i = np.arange(count, dtype=np.uint64)
+    x = (i * np.uint64(0x9E3779B1) + np.uint64(fnv1a(name))) & MASK
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x85EBCA6B)) & MASK
+    x ^= x >> np.uint64(13)
+    x = (x * np.uint64(0xC2B2AE35)) & MASK
+    x ^= x >> np.uint64(16)
+    u = (x >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24)
+    return u * np.float32(2.0) - np.float32(1.0)
+
+
+def fill(name, shape):
+    """The test value of tensor `name`: weights v/sqrt(fan_in), biases v/16, BN gamma 1+v/4,
+    running_mean v/8, running_var 1+v/2."""
+    count = int(np.prod(shape)) if len(shape) else 1
+    v = unit(name, count)
+    if name.endswith("running_mean"):
+        r = v * np.float32(0.125)
+    elif name.endswith("running_var"):
+        r = np.float32(1.0) + v * np.float32(0.5)
+    elif name.endswith("bias"):
+        r = v * np.float32(0.0625)
+    elif len(shape) == 1:
+        r = np.float32(1.0) + v * np.float32(0.25)
+    else:
+        fan_in = count // shape[0]
+        r = v * np.float32(1.0 / math.sqrt(fan_in))
+    return r.reshape(shape)
+
+
+def sample(t):
+    """SAMPLES elements at indices (j * count) // k, k = min(count, SAMPLES), of the flattened tensor."""
+    f = t.detach().reshape(-1).numpy().astype(np.float32)
+    c = f.size
+    k = min(c, SAMPLES)
+    idx = (np.arange(k, dtype=np.int64) * c) // k
+    return f[idx]
+
+
+def save(name, arr):
+    np.save(os.path.join(OUT, name), np.ascontiguousarray(arr))
+
+
+def build(arch, size):
+    torch.manual_seed(0)
+    m = seed_models.build_model(arch, N_CLASSES, size)
+    with torch.no_grad():
+        for name, t in m.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                t.zero_()
+            else:
+                t.copy_(torch.from_numpy(fill(name, tuple(t.shape))))
+    return m
+
+
+def inputs(n, size):
+    x = unit("input", n * 3 * size * size).reshape(n, 3, size, size)
+    labels = (np.arange(n, dtype=np.int64) * 7 + 3) % N_CLASSES
+    return torch.from_numpy(x.copy()), torch.from_numpy(labels)
+
+
+def model_goldens(arch, size, n):
+    tag = "%s_s%d_b%d" % (arch, size, n)
+    x, y = inputs(n, size)
+    m = build(arch, size)
+    names_p = [k for k, _ in m.named_parameters()]
+    names_b = [k for k, _ in m.named_buffers()]
+    with open(os.path.join(OUT, tag + "_names.txt"), "w") as f:
+        f.write("%d %d\n" % (len(names_p), len(names_b)))
+        for k in names_p + names_b:
+            f.write(k + "\n")
+    m.eval()
+    with torch.no_grad():
+        save(tag + "_logits_eval.npy", m(x).numpy())
+    m.train()
+    with torch.no_grad():
+        save(tag + "_logits_train.npy", build(arch, size).train()(x).numpy())
+    opt = torch.optim.AdamW(m.parameters(), amsgrad=True)
+    losses = []
+    for step in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        losses.append(loss.item())
+        if step == 0:
+            ps = list(m.parameters())
+            save(tag + "_grad_sample.npy", np.concatenate([sample(p.grad) for p in ps]))
+            save(tag + "_grad_norm.npy", np.array([p.grad.double().norm().item() for p in ps], dtype=np.float32))
+        opt.step()
+    save(tag + "_loss.npy", np.array(losses, dtype=np.float32))
+    finals = [p for p in m.parameters()] + [b for k, b in m.named_buffers() if not k.endswith("num_batches_tracked")]
+    save(tag + "_final_sample.npy", np.concatenate([sample(t) for t in finals]))
+    save(tag + "_final_norm.npy", np.array([t.double().norm().item() for t in finals], dtype=np.float32))
+    print("%-22s losses %s" % (tag, " ".join("%.5f" % v for v in losses)))
+
+
+def optimizer_goldens():
+    """Three parameter tensors (sizes 7, 33, 64), 6 steps with hash-formula gradients
+    g = unit("grad<step>.<i>") * 0.5 * (i + 1) (step 3 gives tensor 1 a zero gradient), from
+    p0 = unit("param.<i>"). Writes the parameters after every step, concatenated: (6, 104)."""
+    sizes = [7, 33, 64]
+    configs = {
+        "adam": lambda ps: torch.optim.AdamW(ps, lr=1e-2),
+        "adam_amsgrad": lambda ps: torch.optim.AdamW(ps, lr=1e-2, amsgrad=True),
+        "adam_wd": lambda ps: torch.optim.AdamW(ps, lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1,
+                                                amsgrad=True),
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9),
+        "sgd_nesterov": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, nesterov=True, weight_decay=1e-3),
+        "sgd_plain": lambda ps: torch.optim.SGD(ps, lr=1e-1),
+    }
+    for cname, make in configs.items():
+        ps = [torch.nn.Parameter(torch.from_numpy(unit("param.%d" % i, s).copy())) for i, s in enumerate(sizes)]
+        opt = make(ps)
+        out = []
+        for step in range(6):
+            for i, p in enumerate(ps):
+                g = unit("grad%d.%d" % (step, i), sizes[i]) * np.float32(0.5 * (i + 1))
+                if step == 3 and i == 1:
+                    g = np.zeros_like(g)
+                p.grad = torch.from_numpy(g.copy())
+            opt.step()
+            out.append(np.concatenate([p.detach().numpy().copy() for p in ps]))
+        save("opt_%s.npy" % cname, np.stack(out))
+
+
+def plateau_goldens():
+    """ReduceLROnPlateau on scripted metric sequences: rows (metric, lr after the step,
+    num_bad_epochs, cooldown_counter, best) for each config."""
+    seqs = {
+        "default": ([1.0, 0.9, 0.95, 0.95, 0.96, 0.89, 0.8999, 0.89, 0.9, 0.91, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75,
+                     0.76, 0.77, 0.78, 0.79, 0.8, 0.81], {}),
+        "cooldown": ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], dict(cooldown=2, patience=1)),
+        "max_abs": ([0.1, 0.2, 0.25, 0.26, 0.2605, 0.2609, 0.3, 0.3, 0.3, 0.3, 0.3],
+                    dict(mode="max", threshold_mode="abs", threshold=0.01, patience=1)),
+        "min_lr": ([5.0] * 16, dict(patience=0, min_lr=2e-6, factor=0.5)),
+        "tiny_threshold": ([1.0, 0.99995, 0.9999, 0.99985, 0.9998, 0.9997], dict(patience=1)),
+    }
+    for name, (metrics, kw) in seqs.items():
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.AdamW([p], lr=1e-3)
+        args = dict(mode="min", factor=0.1, patience=2, threshold=1e-4)
+        args.update(kw)
+        sch = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **args)
+        rows = []
+        for v in metrics:
+            sch.step(v)
+            rows.append([v, opt.param_groups[0]["lr"], sch.num_bad_epochs, sch.cooldown_counter, sch.best])
+        np.save(os.path.join(OUT, "plateau_%s.npy" % name), np.array(rows, dtype=np.float64).astype(np.float32))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.set_num_threads(2)
+    optimizer_goldens()
+    plateau_goldens()
+    for arch, sizes in (("simple", (94, 126)), ("best", (96, 128)), ("resnet18", (32, 48))):
+        for size in sizes:
+            for n in (2, 5):
+                model_goldens(arch, size, n)
+
+
+if __name__ == "__main__":
+    main()

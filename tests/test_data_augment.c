@@ -1,0 +1,216 @@
+// test_data_augment.c: the fused crop/rotate/flip/resize/normalise pass and the evaluation transform,
+// against PIL/torchvision goldens (tests/golden/make_data.py) and exact geometric cases.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include "data/augment.h"
+#include "util/npy.h"
+
+static uint8_t *to_u8(const npy_array *a) {
+    uint8_t *p = malloc(a->count);
+    for (size_t i = 0; i < a->count; i++) p[i] = (uint8_t)a->f[i];
+    return p;
+}
+
+// The normalised value of grey level v in channel c.
+static float norm(float v, int c) { return (v / 255.0f - sf_imagenet_mean[c]) / sf_imagenet_std[c]; }
+
+static sf_augment_params full_crop(int w, int h, float angle, int flip) {
+    sf_augment_params p = {0};
+    p.angle = angle;
+    sf_augment_canvas(&p.rot_w, &p.rot_h, angle, w, h);
+    p.flip = flip;
+    p.crop_w = p.rot_w;
+    p.crop_h = p.rot_h;
+    return p;
+}
+
+Test(data_augment, eval_transform_matches_torchvision) {
+    npy_array in = npy_load("data/eval_in.npy"), ref = npy_load("data/eval_64.npy");
+    int h = (int)in.shape[0], w = (int)in.shape[1], s = (int)ref.shape[1];
+    uint8_t *src = to_u8(&in);
+    float *out = malloc(sizeof(float) * 3 * s * s);
+    sf_eval_transform(out, s, src, w, h, 0, NULL);
+    double e = max_abs_err(out, ref.f, ref.count);
+    cr_log_info("eval transform %dx%d -> (3,%d,%d): max abs err %.3g", w, h, s, s, e);
+    cr_assert_lt(e, 1e-5);
+    // The flipped variant is the mirror image.
+    float *fl = malloc(sizeof(float) * 3 * s * s);
+    sf_eval_transform(fl, s, src, w, h, 1, NULL);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < s; y++)
+            for (int x = 0; x < s; x++)
+                cr_assert_eq(fl[(c * s + y) * s + x], out[(c * s + y) * s + (s - 1 - x)]);
+    free(fl);
+    free(out);
+    free(src);
+    npy_free(&in);
+    npy_free(&ref);
+}
+
+// With no rotation, no flip and the whole image as crop, the fused pass is a bilinear upscale, which PIL
+// computes the same way (edge clamped) but rounds to 8 bits: tolerance one grey level.
+Test(data_augment, warp_upscale_matches_pil_bilinear) {
+    npy_array in = npy_load("data/resize_7_in.npy"), ref = npy_load("data/resize_7_bilinear.npy");
+    int h = (int)in.shape[0], w = (int)in.shape[1], s = (int)ref.shape[0];
+    uint8_t *src = to_u8(&in);
+    float *out = malloc(sizeof(float) * 3 * s * s);
+    sf_augment_params p = full_crop(w, h, 0.0f, 0);
+    sf_affine a;
+    sf_augment_affine(&a, &p, w, h, s);
+    sf_warp_normalize(out, s, src, w, h, &a);
+    double maxg = 0;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < s * s; i++) {
+            double grey = (out[c * s * s + i] * sf_imagenet_std[c] + sf_imagenet_mean[c]) * 255.0;
+            maxg = fmax(maxg, fabs(grey - ref.f[(size_t)i * 3 + c]));
+        }
+    cr_log_info("fused warp %dx%d -> %dx%d vs PIL bilinear: max diff %.3f grey levels", w, h, s, s, maxg);
+    cr_assert_leq(maxg, 1.0);
+    free(out);
+    free(src);
+    npy_free(&in);
+    npy_free(&ref);
+}
+
+Test(data_augment, canvas_size_matches_pil_rotate_expand) {
+    npy_array r = npy_load("data/rotate_sizes.npy");
+    for (int64_t i = 0; i < r.shape[0]; i++) {
+        const float *row = r.f + i * 5;
+        int cw, ch;
+        sf_augment_canvas(&cw, &ch, row[2], (int)row[0], (int)row[1]);
+        cr_expect(cw == (int)row[3] && ch == (int)row[4], "%gx%g rotated %g: got %dx%d, PIL %gx%g", row[0],
+                  row[1], row[2], cw, ch, row[3], row[4]);
+    }
+    npy_free(&r);
+}
+
+// Identity, mirror and a quarter turn land exactly on source pixels.
+Test(data_augment, exact_geometry) {
+    enum { S = 6 };
+    uint8_t src[S * S * 3];
+    for (int i = 0; i < S * S * 3; i++) src[i] = (uint8_t)(i * 37 % 251);
+    float out[3 * S * S];
+    const int cases[3][2] = {{0, 0}, {0, 1}, {90, 0}};
+    double maxe = 0;
+    for (int k = 0; k < 3; k++) {
+        sf_augment_params p = full_crop(S, S, (float)cases[k][0], cases[k][1]);
+        cr_assert(p.rot_w == S && p.rot_h == S);
+        sf_affine a;
+        sf_augment_affine(&a, &p, S, S, S);
+        sf_warp_normalize(out, S, src, S, S, &a);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < S; y++)
+                for (int x = 0; x < S; x++) {
+                    int sx = x, sy = y;
+                    if (k == 1) sx = S - 1 - x;
+                    if (k == 2) sx = S - 1 - y, sy = x;  // PIL rotate(90): counter-clockwise
+                    float want = norm(src[(sy * S + sx) * 3 + c], c);
+                    maxe = fmax(maxe, fabs(out[(c * S + y) * S + x] - want));
+                }
+    }
+    cr_log_info("identity / flip / rot90: max abs err %.3g", maxe);
+    cr_assert_lt(maxe, 1e-4);
+}
+
+// Corners of a rotated image are black (fill 0), i.e. the normalised zero.
+Test(data_augment, rotation_fills_black) {
+    enum { W = 40, H = 30, S = 32 };
+    uint8_t *src = malloc(W * H * 3);
+    for (int i = 0; i < W * H * 3; i++) src[i] = 255;
+    float *out = malloc(sizeof(float) * 3 * S * S);
+    sf_augment_params p = full_crop(W, H, 15.0f, 0);
+    cr_assert(p.rot_w > W && p.rot_h > H);
+    sf_affine a;
+    sf_augment_affine(&a, &p, W, H, S);
+    sf_warp_normalize(out, S, src, W, H, &a);
+    for (int c = 0; c < 3; c++) {
+        cr_assert_float_eq(out[c * S * S], norm(0, c), 1e-6);                    // top-left corner
+        cr_assert_float_eq(out[c * S * S + (S / 2) * S + S / 2], norm(255, c), 1e-4);  // centre
+    }
+    free(out);
+    free(src);
+}
+
+Test(data_augment, random_parameters_in_range) {
+    sf_augment_cfg cfg = sf_augment_defaults();
+    sf_rng r;
+    sf_rng_seed(&r, 7, 1);
+    int flips = 0, n = 20000;
+    double amin = 1e9, amax = -1e9, smin = 1e9, smax = 0;
+    for (int i = 0; i < n; i++) {
+        sf_augment_params p;
+        sf_augment_draw(&p, &cfg, 100, 80, &r);
+        cr_assert(p.angle >= -15.0f && p.angle <= 15.0f);
+        cr_assert(p.crop_x >= 0 && p.crop_y >= 0 && p.crop_w > 0 && p.crop_h > 0);
+        cr_assert(p.crop_x + p.crop_w <= p.rot_w && p.crop_y + p.crop_h <= p.rot_h);
+        flips += p.flip;
+        amin = fmin(amin, p.angle), amax = fmax(amax, p.angle);
+        double frac = (double)p.crop_w * p.crop_h / ((double)p.rot_w * p.rot_h);
+        smin = fmin(smin, frac), smax = fmax(smax, frac);
+    }
+    double fr = (double)flips / n;
+    cr_log_info("angle [%.2f, %.2f], area fraction [%.3f, %.3f], flip rate %.3f", amin, amax, smin, smax, fr);
+    cr_assert(fabs(fr - 0.5) < 0.02);
+    cr_assert(amin < -14.0 && amax > 14.0);
+    cr_assert(smin > 0.06 && smin < 0.1 && smax > 0.95 && smax <= 1.0);
+}
+
+// A 6:1 strip cannot hold a crop of the whole area at ratio <= 4/3: all 10 attempts fail and the
+// centre crop at the maximal ratio is used, as torchvision does.
+Test(data_augment, center_crop_fallback) {
+    sf_augment_cfg cfg = sf_augment_defaults();
+    cfg.rot_deg = 0.0f;
+    cfg.scale_min = cfg.scale_max = 1.0f;
+    sf_rng r;
+    sf_rng_seed(&r, 3, 3);
+    sf_augment_params p;
+    sf_augment_draw(&p, &cfg, 300, 50, &r);
+    cr_assert_eq(p.crop_h, 50);
+    cr_assert_eq(p.crop_w, 67);
+    cr_assert_eq(p.crop_x, (300 - 67) / 2);
+    cr_assert_eq(p.crop_y, 0);
+}
+
+// The fast pass (fixed-point interior, clamped edges, fill) against a naive double-precision bilinear
+// per pixel, over random parameter draws that cover every part of a row.
+Test(data_augment, fused_pass_matches_naive_reference) {
+    enum { W = 53, H = 41, S = 48 };
+    uint8_t *src = malloc(W * H * 3);
+    for (int i = 0; i < W * H * 3; i++) src[i] = (uint8_t)((i * 2654435761u) >> 24);
+    float *out = malloc(sizeof(float) * 3 * S * S);
+    sf_augment_cfg cfg = sf_augment_defaults();
+    cfg.rot_deg = 40.0f;
+    sf_rng r;
+    sf_rng_seed(&r, 5, 5);
+    double maxe = 0;
+    for (int k = 0; k < 60; k++) {
+        sf_augment_params p;
+        sf_augment_draw(&p, &cfg, W, H, &r);
+        sf_affine a;
+        sf_augment_affine(&a, &p, W, H, S);
+        sf_warp_normalize(out, S, src, W, H, &a);
+        for (int oy = 0; oy < S; oy++)
+            for (int ox = 0; ox < S; ox++) {
+                double fx = a.m[0] * ox + a.m[1] * oy + a.m[2], fy = a.m[3] * ox + a.m[4] * oy + a.m[5];
+                for (int c = 0; c < 3; c++) {
+                    double v = 0;
+                    if (fx >= -1 && fx < W && fy >= -1 && fy < H) {
+                        int x0 = (int)floor(fx), y0 = (int)floor(fy);
+                        double dx = fx - x0, dy = fy - y0;
+                        int xa = x0 < 0 ? 0 : x0, xb = x0 + 1 > W - 1 ? W - 1 : x0 + 1;
+                        int ya = y0 < 0 ? 0 : y0, yb = y0 + 1 > H - 1 ? H - 1 : y0 + 1;
+                        v = (1 - dx) * (1 - dy) * src[(ya * W + xa) * 3 + c] + dx * (1 - dy) * src[(ya * W + xb) * 3 + c] +
+                            (1 - dx) * dy * src[(yb * W + xa) * 3 + c] + dx * dy * src[(yb * W + xb) * 3 + c];
+                    }
+                    double want = (v / 255.0 - sf_imagenet_mean[c]) / sf_imagenet_std[c];
+                    maxe = fmax(maxe, fabs(out[(c * S + oy) * S + ox] - want));
+                }
+            }
+    }
+    cr_log_info("fused pass vs naive double bilinear, 60 draws: max abs err %.2g (%.3f grey levels)", maxe,
+                maxe * 0.229 * 255);
+    cr_assert_lt(maxe, 0.005);  // 11-bit weights: under a third of a grey level
+    free(out);
+    free(src);
+}

@@ -1,0 +1,255 @@
+// test_kern_conv2d.c: the blocked direct convolution (forward, backward-data, backward-weights) against
+// the naive reference, the reference against PyTorch goldens, finite-difference gradients, and the
+// bitwise reproducibility of deterministic backward-weights. Runs on the path SPRINGFIELD_ISA selects.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "springfield.h"
+#include "util/npy.h"
+
+static void fill(float *x, size_t n, uint64_t seed) {
+    sf_rng r;
+    sf_rng_seed(&r, seed, 7);
+    for (size_t i = 0; i < n; i++) x[i] = sf_rng_uniform_range(&r, -1.0f, 1.0f);
+}
+
+static size_t n_x(const sf_conv2d_shape *s) { return (size_t)s->n * s->ci * s->ih * s->iw; }
+static size_t n_y(const sf_conv2d_shape *s) { return (size_t)s->n * s->co * s->oh * s->ow; }
+static size_t n_w(const sf_conv2d_shape *s) { return (size_t)s->co * s->ci * s->kh * s->kw; }
+
+// The fast path on plain tensors: reorders in, runs the plan, reorders out. Any output may be NULL.
+// x (N,Ci,H,W), w (Co,Ci,KH,KW), bias (Co) or NULL, dy (N,Co,OH,OW); y, dx, dw, db plain likewise.
+static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, const float *w, const float *bias,
+                      const float *dy, float *y, float *dx, float *dw, float *db) {
+    int vb = sf_vb();
+    sf_conv2d_plan *p = sf_conv2d_plan_create(s, x_plain, true);
+    size_t xb_n = x_plain ? n_x(s) : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
+    size_t yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb);
+    float *xb = sf_aligned_alloc(xb_n * sizeof(float)), *dxb = sf_aligned_alloc(xb_n * sizeof(float));
+    float *yb = sf_aligned_alloc(yb_n * sizeof(float)), *dyb = sf_aligned_alloc(yb_n * sizeof(float));
+    float *wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p) * sizeof(float));
+    if (x_plain) memcpy(xb, x, xb_n * sizeof(float));
+    else sf_reorder_to_blocked(xb, x, s->n, s->ci, s->ih, s->iw, vb);
+    sf_conv2d_pack_weights(p, wp, w);
+    if (y) {
+        sf_conv2d_forward(p, yb, xb, wp, bias);
+        sf_reorder_to_plain(y, yb, s->n, s->co, s->oh, s->ow, vb);
+        // Padding channels of the blocked output must be zero (layout contract).
+        for (size_t i = 0; i < yb_n; i++)
+            if ((int)((i / vb / ((size_t)s->oh * s->ow)) % sf_cblocks(s->co, vb)) * vb + (int)(i % vb) >= s->co)
+                cr_assert_eq(yb[i], 0.0f, "nonzero padding channel in y");
+    }
+    if (dy) sf_reorder_to_blocked(dyb, dy, s->n, s->co, s->oh, s->ow, vb);
+    if (dx) {
+        sf_conv2d_backward_data(p, dxb, dyb, wp);
+        if (x_plain) memcpy(dx, dxb, xb_n * sizeof(float));
+        else sf_reorder_to_plain(dx, dxb, s->n, s->ci, s->ih, s->iw, vb);
+    }
+    if (dw) sf_conv2d_backward_weights(p, dw, db, dyb, xb);
+    sf_free_aligned(xb);
+    sf_free_aligned(dxb);
+    sf_free_aligned(yb);
+    sf_free_aligned(dyb);
+    sf_free_aligned(wp);
+    sf_conv2d_plan_destroy(p);
+}
+
+// Compares all three directions of the fast path with the reference on random data.
+static double check_vs_ref(const sf_conv2d_shape *s, bool x_plain, uint64_t seed) {
+    float *x = malloc(n_x(s) * 4), *w = malloc(n_w(s) * 4), *b = malloc(s->co * 4), *dy = malloc(n_y(s) * 4);
+    float *y0 = malloc(n_y(s) * 4), *y1 = malloc(n_y(s) * 4), *dx0 = malloc(n_x(s) * 4), *dx1 = malloc(n_x(s) * 4);
+    float *dw0 = malloc(n_w(s) * 4), *dw1 = malloc(n_w(s) * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
+    fill(x, n_x(s), seed);
+    fill(w, n_w(s), seed + 1);
+    fill(b, s->co, seed + 2);
+    fill(dy, n_y(s), seed + 3);
+    sf_conv2d_forward_ref(y0, x, w, b, s);
+    sf_conv2d_backward_data_ref(dx0, dy, w, s);
+    sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
+    fast_conv(s, x_plain, x, w, b, dy, y1, dx1, dw1, db1);
+    double e[4] = {max_rel_err(y1, y0, n_y(s)), max_rel_err(dx1, dx0, n_x(s)), max_rel_err(dw1, dw0, n_w(s)),
+                   max_rel_err(db1, db0, s->co)};
+    double worst = 0;
+    for (int i = 0; i < 4; i++) worst = fmax(worst, e[i]);
+    cr_log_info("%s n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
+                sf_isa_name(sf_isa_active()), s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh, s->ph,
+                x_plain ? " plain" : "", e[0], e[1], e[2], e[3]);
+    free(x), free(w), free(b), free(dy), free(y0), free(y1), free(dx0), free(dx1);
+    free(dw0), free(dw1), free(db0), free(db1);
+    return worst;
+}
+
+typedef struct {
+    int n, ci, h, w, co, k, s, p;
+    bool plain;
+} conv_case;
+
+// Strides 1..3, paddings 0..3, kernels 1..7, channel counts that are and are not multiples of vb,
+// maps narrower than a strip and wider than two, and the plain first-layer input.
+static const conv_case random_cases[] = {
+    {1, 3, 9, 11, 8, 3, 1, 0, true},   {2, 3, 15, 13, 32, 7, 2, 3, true},  {1, 5, 10, 9, 20, 3, 1, 1, false},
+    {2, 16, 7, 7, 16, 3, 1, 1, false}, {1, 17, 9, 8, 33, 3, 2, 1, false},  {1, 32, 13, 11, 64, 5, 2, 0, false},
+    {3, 8, 6, 6, 24, 1, 1, 0, false},  {2, 24, 9, 9, 12, 1, 2, 0, false},  {1, 7, 12, 12, 9, 2, 1, 0, false},
+    {1, 12, 11, 10, 40, 7, 2, 3, false}, {1, 6, 5, 5, 70, 3, 1, 2, false}, {1, 20, 33, 35, 8, 3, 1, 1, false},
+    {1, 4, 14, 14, 6, 4, 3, 2, false},  {2, 1, 8, 8, 5, 5, 1, 2, true},    {1, 64, 4, 4, 130, 3, 1, 1, false},
+    {1, 9, 3, 3, 11, 2, 1, 0, false},   {1, 3, 8, 9, 70, 6, 2, 3, true},   {1, 10, 17, 9, 3, 3, 2, 2, false},
+};
+
+Test(conv2d, fast_matches_reference) {
+    int n = (int)(sizeof random_cases / sizeof random_cases[0]);
+    for (int i = 0; i < n; i++) {
+        const conv_case *c = &random_cases[i];
+        sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
+        double e = check_vs_ref(&s, c->plain, 100 + i);
+        cr_expect(e < 1e-5, "case %d: max rel err %.3e", i, e);
+    }
+}
+
+// Every layer of the two seed models with its real channel counts, at small spatial sizes.
+static const conv_case model_cases[] = {
+    {2, 3, 12, 11, 8, 3, 1, 0, true},  {1, 8, 9, 9, 16, 3, 1, 0, false},   {1, 16, 8, 7, 32, 3, 1, 0, false},
+    {1, 32, 6, 6, 64, 3, 1, 0, false}, {1, 64, 5, 5, 96, 3, 1, 0, false},  {1, 3, 17, 19, 32, 7, 2, 0, true},
+    {1, 32, 11, 11, 64, 5, 2, 0, false}, {1, 64, 5, 5, 128, 3, 1, 1, false}, {1, 128, 4, 4, 256, 3, 1, 1, false},
+    {1, 256, 4, 3, 256, 3, 1, 1, false}, {2, 256, 4, 4, 256, 2, 1, 0, false},
+};
+
+Test(conv2d, model_layers_match_reference) {
+    // Under qemu only the narrow layers: the 256-channel references alone take minutes there.
+    int n = (int)(sizeof model_cases / sizeof model_cases[0]);
+    if (getenv("SPRINGFIELD_EMULATED")) n = 7;
+    for (int i = 0; i < n; i++) {
+        const conv_case *c = &model_cases[i];
+        sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
+        double e = check_vs_ref(&s, c->plain, 200 + i);
+        cr_expect(e < 1e-5, "model layer %d: max rel err %.3e", i, e);
+    }
+}
+
+// Reference and fast path against PyTorch (float64) for every case of make_conv2d.py.
+Test(conv2d, goldens) {
+    npy_array cases = npy_load("conv2d/cases.npy");
+    cr_assert_eq(cases.ndim, 2);
+    cr_assert_eq(cases.shape[1], 9);
+    const char *names[8] = {"x", "w", "b", "dy", "y", "dx", "dw", "db"};
+    for (int i = 0; i < (int)cases.shape[0]; i++) {
+        const int64_t *c = cases.i + i * 9;
+        sf_conv2d_shape s = sf_conv2d_shape_make((int)c[0], (int)c[1], (int)c[2], (int)c[3], (int)c[4], (int)c[5],
+                                                 (int)c[5], (int)c[6], (int)c[7]);
+        npy_array a[8];
+        for (int k = 0; k < 8; k++) {
+            char rel[64];
+            snprintf(rel, sizeof rel, "conv2d/c%02d_%s.npy", i, names[k]);
+            a[k] = npy_load(rel);
+        }
+        cr_assert_eq(a[0].count, n_x(&s));
+        cr_assert_eq(a[4].count, n_y(&s), "case %d: y has %zu elements, shape says %zu", i, a[4].count, n_y(&s));
+        float *y = malloc(n_y(&s) * 4), *dx = malloc(n_x(&s) * 4), *dw = malloc(n_w(&s) * 4), *db = malloc(s.co * 4);
+        const float *x = a[0].f, *w = a[1].f, *b = a[2].f, *dy = a[3].f;
+        double worst[2] = {0, 0};
+        for (int path = 0; path < 2; path++) {
+            if (path == 0) {
+                sf_conv2d_forward_ref(y, x, w, b, &s);
+                sf_conv2d_backward_data_ref(dx, dy, w, &s);
+                sf_conv2d_backward_weights_ref(dw, db, dy, x, &s);
+            } else {
+                fast_conv(&s, c[8] != 0, x, w, b, dy, y, dx, dw, db);
+            }
+            double e[4] = {max_rel_err(y, a[4].f, n_y(&s)), max_rel_err(dx, a[5].f, n_x(&s)),
+                           max_rel_err(dw, a[6].f, n_w(&s)), max_rel_err(db, a[7].f, s.co)};
+            for (int k = 0; k < 4; k++) worst[path] = fmax(worst[path], e[k]);
+            cr_log_info("golden c%02d %s (%s): y %.2e dx %.2e dw %.2e db %.2e", i, path ? "fast" : "ref",
+                        sf_isa_name(sf_isa_active()), e[0], e[1], e[2], e[3]);
+        }
+        cr_expect(worst[0] < 1e-5, "case %d: reference differs from torch by %.3e", i, worst[0]);
+        cr_expect(worst[1] < 1e-5, "case %d: fast path differs from torch by %.3e", i, worst[1]);
+        free(y), free(dx), free(dw), free(db);
+        for (int k = 0; k < 8; k++) npy_free(&a[k]);
+    }
+    npy_free(&cases);
+}
+
+// L = sum(y * r): dL/dx = backward_data(r), dL/dw = backward_weights(r, x), dL/db = sum r. Central
+// differences of the fast forward at sampled coordinates (conv is linear, so only rounding separates them).
+static double loss(const sf_conv2d_shape *s, bool plain, const float *x, const float *w, const float *b,
+                   const float *r, float *y) {
+    fast_conv(s, plain, x, w, b, NULL, y, NULL, NULL, NULL);
+    double l = 0;
+    for (size_t i = 0; i < n_y(s); i++) l += (double)y[i] * r[i];
+    return l;
+}
+
+static double fd_err(const sf_conv2d_shape *s, bool plain, float *v, size_t nv, const float *grad, float *x,
+                     float *w, float *b, const float *r, float *y, uint64_t seed) {
+    const float eps = 1e-2f;
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < nv; i++) scale = fmax(scale, fabs(grad[i]));
+    sf_rng rng;
+    sf_rng_seed(&rng, seed, 3);
+    for (int t = 0; t < 8; t++) {
+        size_t i = sf_rng_below(&rng, (uint32_t)nv);
+        float v0 = v[i];
+        v[i] = v0 + eps;
+        double lp = loss(s, plain, x, w, b, r, y);
+        v[i] = v0 - eps;
+        double lm = loss(s, plain, x, w, b, r, y);
+        v[i] = v0;
+        worst = fmax(worst, fabs((lp - lm) / (2 * eps) - grad[i]) / fmax(1.0, scale));
+    }
+    return worst;
+}
+
+Test(conv2d, finite_difference_gradients) {
+    static const conv_case fd_cases[] = {
+        {2, 5, 6, 7, 6, 3, 2, 1, false}, {1, 3, 9, 8, 4, 5, 2, 2, true}, {1, 4, 5, 5, 9, 2, 1, 0, false},
+        {2, 3, 6, 6, 5, 3, 1, 1, false},
+    };
+    for (int ci = 0; ci < 4; ci++) {
+        const conv_case *c = &fd_cases[ci];
+        sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
+        float *x = malloc(n_x(&s) * 4), *w = malloc(n_w(&s) * 4), *b = malloc(s.co * 4), *r = malloc(n_y(&s) * 4);
+        float *y = malloc(n_y(&s) * 4), *dx = malloc(n_x(&s) * 4), *dw = malloc(n_w(&s) * 4), *db = malloc(s.co * 4);
+        fill(x, n_x(&s), 300 + ci);
+        fill(w, n_w(&s), 310 + ci);
+        fill(b, s.co, 320 + ci);
+        fill(r, n_y(&s), 330 + ci);
+        fast_conv(&s, c->plain, x, w, b, r, NULL, dx, dw, db);
+        double ex = fd_err(&s, c->plain, x, n_x(&s), dx, x, w, b, r, y, 1);
+        double ew = fd_err(&s, c->plain, w, n_w(&s), dw, x, w, b, r, y, 2);
+        double eb = fd_err(&s, c->plain, b, s.co, db, x, w, b, r, y, 3);
+        cr_log_info("fd %s case %d: dx %.2e dw %.2e db %.2e", sf_isa_name(sf_isa_active()), ci, ex, ew, eb);
+        cr_expect(ex < 2e-3 && ew < 2e-3 && eb < 2e-3, "case %d: finite differences disagree", ci);
+        free(x), free(w), free(b), free(r), free(y), free(dx), free(dw), free(db);
+    }
+}
+
+// Deterministic backward-weights gives the same bits on every call, with all threads taking part.
+Test(conv2d, backward_weights_deterministic) {
+    sf_conv2d_shape s = sf_conv2d_shape_make(6, 20, 9, 9, 24, 3, 3, 1, 1);
+    int vb = sf_vb();
+    sf_conv2d_plan *p = sf_conv2d_plan_create(&s, false, true);
+    size_t xb_n = sf_blocked_floats(s.n, s.ci, s.ih, s.iw, vb), yb_n = sf_blocked_floats(s.n, s.co, s.oh, s.ow, vb);
+    float *x = malloc(n_x(&s) * 4), *dy = malloc(n_y(&s) * 4), *xb = malloc(xb_n * 4), *dyb = malloc(yb_n * 4);
+    float *dw[3], db[3][24];
+    fill(x, n_x(&s), 400);
+    fill(dy, n_y(&s), 401);
+    sf_reorder_to_blocked(xb, x, s.n, s.ci, s.ih, s.iw, vb);
+    sf_reorder_to_blocked(dyb, dy, s.n, s.co, s.oh, s.ow, vb);
+    for (int k = 0; k < 3; k++) {
+        dw[k] = malloc(n_w(&s) * 4);
+        sf_conv2d_backward_weights(p, dw[k], db[k], dyb, xb);
+    }
+    cr_log_info("deterministic backward-weights on %d threads", sf_threads());
+    for (int k = 1; k < 3; k++) {
+        cr_expect(!memcmp(dw[0], dw[k], n_w(&s) * 4), "dW differs between run 0 and run %d", k);
+        cr_expect(!memcmp(db[0], db[k], sizeof db[0]), "dbias differs between run 0 and run %d", k);
+    }
+    float *dw_ref = malloc(n_w(&s) * 4);
+    sf_conv2d_backward_weights_ref(dw_ref, NULL, dy, x, &s);
+    double e = max_rel_err(dw[0], dw_ref, n_w(&s));
+    cr_expect(e < 1e-5, "deterministic dW differs from the reference by %.3e", e);
+    for (int k = 0; k < 3; k++) free(dw[k]);
+    free(x), free(dy), free(xb), free(dyb), free(dw_ref);
+    sf_conv2d_plan_destroy(p);
+}

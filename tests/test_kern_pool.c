@@ -1,0 +1,281 @@
+// test_kern_pool.c: max, average and global average pooling against PyTorch (golden files from
+// tests/golden/make_layers.py) in plain NCHW and in the blocked layouts vb = 4, 8, 16; the naive
+// references against the same files; padding lanes stay zero; finite-difference gradient checks.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "springfield.h"
+#include "util/npy.h"
+
+static const int k_vbs[] = {1, 4, 8, 16};
+#define N_VBS (int)(sizeof k_vbs / sizeof k_vbs[0])
+
+// Local reorders (the test must not depend on layout.c): src (N,C,HW) plain <-> dst blocked vb.
+static float *to_blocked(const float *src, int n, int c, int hw, int vb) {
+    int cb = sf_cblocks(c, vb);
+    float *dst = calloc(sf_blocked_floats(n, c, hw, 1, vb), sizeof(float));
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int p = 0; p < hw; p++)
+                dst[(((size_t)i * cb + ch / vb) * hw + p) * vb + ch % vb] = src[((size_t)i * c + ch) * hw + p];
+    return dst;
+}
+
+// Copies blocked src back to plain dst; returns the largest |value| found in a padding lane.
+static float to_plain(float *dst, const float *src, int n, int c, int hw, int vb) {
+    int cb = sf_cblocks(c, vb);
+    float pad = 0.0f;
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < cb; b++)
+            for (int p = 0; p < hw; p++)
+                for (int l = 0; l < vb; l++) {
+                    float v = src[(((size_t)i * cb + b) * hw + p) * vb + l];
+                    int ch = b * vb + l;
+                    if (ch < c) dst[((size_t)i * c + ch) * hw + p] = v;
+                    else if (fabsf(v) > pad || v != v) pad = v != v ? INFINITY : fabsf(v);
+                }
+    return pad;
+}
+
+static char *gname(const char *c, const char *t) {
+    static char buf[256];
+    snprintf(buf, sizeof buf, "layers/%s_%s.npy", c, t);
+    return buf;
+}
+
+typedef struct {
+    const char *name;
+    int max, k, s, p;
+} pool_case;
+
+static const pool_case k_cases[] = {
+    {"maxpool_k2s2_n1", 1, 2, 2, 0},   {"maxpool_k2s2_n3", 1, 2, 2, 0},   {"maxpool_k3s2_n1", 1, 3, 2, 0},
+    {"maxpool_k3s2_n3", 1, 3, 2, 0},   {"maxpool_k3s2p1_n1", 1, 3, 2, 1}, {"maxpool_k3s2p1_n3", 1, 3, 2, 1},
+    {"avgpool_k3s2_n1", 0, 3, 2, 0},   {"avgpool_k3s2_n3", 0, 3, 2, 0},   {"avgpool_k3s2p1_n1", 0, 3, 2, 1},
+    {"avgpool_k3s2p1_n3", 0, 3, 2, 1},
+};
+#define N_CASES (int)(sizeof k_cases / sizeof k_cases[0])
+
+// Runs one golden case through the blocked kernels at one vb; returns the max relative errors.
+static void run_case(const pool_case *pc, int vb, double *ey, double *edx) {
+    npy_array x = npy_load(gname(pc->name, "x")), y = npy_load(gname(pc->name, "y"));
+    npy_array dy = npy_load(gname(pc->name, "dy")), dx = npy_load(gname(pc->name, "dx"));
+    sf_pool_shape s = sf_pool_shape_make((int)x.shape[0], (int)x.shape[1], (int)x.shape[2], (int)x.shape[3],
+                                         pc->k, pc->s, pc->p);
+    cr_assert_eq(s.oh, y.shape[2], "%s: oh %d vs %lld", pc->name, s.oh, (long long)y.shape[2]);
+    cr_assert_eq(s.ow, y.shape[3], "%s: ow %d vs %lld", pc->name, s.ow, (long long)y.shape[3]);
+    int ihw = s.ih * s.iw, ohw = s.oh * s.ow;
+    float *xb = to_blocked(x.f, s.n, s.c, ihw, vb), *dyb = to_blocked(dy.f, s.n, s.c, ohw, vb);
+    size_t nyb = sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb), nxb = sf_blocked_floats(s.n, s.c, s.ih, s.iw, vb);
+    float *yb = malloc(nyb * sizeof(float)), *dxb = malloc(nxb * sizeof(float));
+    int32_t *am = malloc(nyb * sizeof(int32_t));
+    // Garbage in the outputs proves the kernels overwrite them, padding lanes included.
+    for (size_t i = 0; i < nyb; i++) yb[i] = NAN;
+    for (size_t i = 0; i < nxb; i++) dxb[i] = NAN;
+    if (pc->max) {
+        sf_maxpool2d_forward(yb, am, xb, &s, vb);
+        sf_maxpool2d_backward(dxb, dyb, am, &s, vb);
+    } else {
+        sf_avgpool2d_forward(yb, xb, &s, vb);
+        sf_avgpool2d_backward(dxb, dyb, &s, vb);
+    }
+    float *yp = malloc(y.count * sizeof(float)), *dxp = malloc(x.count * sizeof(float));
+    cr_assert_eq(to_plain(yp, yb, s.n, s.c, ohw, vb), 0.0f, "%s vb %d: nonzero padding lane in y", pc->name, vb);
+    cr_assert_eq(to_plain(dxp, dxb, s.n, s.c, ihw, vb), 0.0f, "%s vb %d: nonzero padding lane in dx", pc->name, vb);
+    *ey = max_rel_err(yp, y.f, y.count);
+    *edx = max_rel_err(dxp, dx.f, dx.count);
+    free(xb), free(dyb), free(yb), free(dxb), free(am), free(yp), free(dxp);
+    npy_free(&x), npy_free(&y), npy_free(&dy), npy_free(&dx);
+}
+
+Test(pool, golden_all_layouts) {
+    for (int i = 0; i < N_CASES; i++)
+        for (int v = 0; v < N_VBS; v++) {
+            double ey, edx;
+            run_case(&k_cases[i], k_vbs[v], &ey, &edx);
+            cr_log_info("%-20s vb %2d: y max rel err %.2e, dx %.2e", k_cases[i].name, k_vbs[v], ey, edx);
+            // Max pooling copies values; average pooling rounds a 9-term float sum.
+            double tol = k_cases[i].max ? 0.0 : 1e-6;
+            cr_expect_leq(ey, tol, "%s vb %d: y error %.3e", k_cases[i].name, k_vbs[v], ey);
+            cr_expect_leq(edx, 1e-6, "%s vb %d: dx error %.3e", k_cases[i].name, k_vbs[v], edx);
+        }
+}
+
+Test(pool, reference_matches_golden) {
+    for (int i = 0; i < N_CASES; i++) {
+        const pool_case *pc = &k_cases[i];
+        npy_array x = npy_load(gname(pc->name, "x")), y = npy_load(gname(pc->name, "y"));
+        npy_array dy = npy_load(gname(pc->name, "dy")), dx = npy_load(gname(pc->name, "dx"));
+        sf_pool_shape s = sf_pool_shape_make((int)x.shape[0], (int)x.shape[1], (int)x.shape[2],
+                                             (int)x.shape[3], pc->k, pc->s, pc->p);
+        float *yr = malloc(y.count * sizeof(float)), *dxr = malloc(x.count * sizeof(float));
+        int32_t *am = malloc(y.count * sizeof(int32_t));
+        if (pc->max) {
+            sf_maxpool2d_forward_ref(yr, am, x.f, &s);
+            sf_maxpool2d_backward_ref(dxr, dy.f, am, &s);
+        } else {
+            sf_avgpool2d_forward_ref(yr, x.f, &s);
+            sf_avgpool2d_backward_ref(dxr, dy.f, &s);
+        }
+        double ey = max_rel_err(yr, y.f, y.count), edx = max_rel_err(dxr, dx.f, dx.count);
+        cr_log_info("%-20s ref: y %.2e, dx %.2e", pc->name, ey, edx);
+        cr_expect_leq(ey, 1e-6, "%s ref y error %.3e", pc->name, ey);
+        cr_expect_leq(edx, 1e-6, "%s ref dx error %.3e", pc->name, edx);
+        free(yr), free(dxr), free(am);
+        npy_free(&x), npy_free(&y), npy_free(&dy), npy_free(&dx);
+    }
+}
+
+Test(pool, global_avgpool_golden) {
+    const char *names[] = {"gap_n1", "gap_n3"};
+    for (int i = 0; i < 2; i++)
+        for (int v = 0; v < N_VBS; v++) {
+            int vb = k_vbs[v];
+            npy_array x = npy_load(gname(names[i], "x")), y = npy_load(gname(names[i], "y"));
+            npy_array dy = npy_load(gname(names[i], "dy")), dx = npy_load(gname(names[i], "dx"));
+            int n = (int)x.shape[0], c = (int)x.shape[1], h = (int)x.shape[2], w = (int)x.shape[3];
+            float *xb = to_blocked(x.f, n, c, h * w, vb), *yr = malloc(y.count * sizeof(float));
+            size_t nxb = sf_blocked_floats(n, c, h, w, vb);
+            float *dxb = malloc(nxb * sizeof(float)), *dxp = malloc(x.count * sizeof(float));
+            for (size_t j = 0; j < nxb; j++) dxb[j] = NAN;
+            sf_global_avgpool_forward(yr, xb, n, c, h, w, vb);
+            sf_global_avgpool_backward(dxb, dy.f, n, c, h, w, vb);
+            cr_assert_eq(to_plain(dxp, dxb, n, c, h * w, vb), 0.0f, "%s vb %d: padding lane", names[i], vb);
+            double ey = max_rel_err(yr, y.f, y.count), edx = max_rel_err(dxp, dx.f, dx.count);
+            cr_log_info("%-20s vb %2d: y max rel err %.2e, dx %.2e", names[i], vb, ey, edx);
+            cr_expect_leq(ey, 1e-6);
+            cr_expect_leq(edx, 1e-6);
+            free(xb), free(yr), free(dxb), free(dxp);
+            npy_free(&x), npy_free(&y), npy_free(&dy), npy_free(&dx);
+        }
+}
+
+// L(x) = sum_i r_i y(x)_i in double; gradient by central differences for every element of x.
+typedef struct {
+    const sf_pool_shape *s;
+    int kind;  // 0 max, 1 avg, 2 global avg
+    int vb;
+} fd_ctx;
+
+static double loss(const fd_ctx *f, const float *x, const float *r, float *y, int32_t *am, size_t ny) {
+    const sf_pool_shape *s = f->s;
+    if (f->kind == 0) sf_maxpool2d_forward(y, am, x, s, f->vb);
+    else if (f->kind == 1) sf_avgpool2d_forward(y, x, s, f->vb);
+    else sf_global_avgpool_forward(y, x, s->n, s->c, s->ih, s->iw, f->vb);
+    double l = 0;
+    for (size_t i = 0; i < ny; i++) l += (double)r[i] * y[i];
+    return l;
+}
+
+static void fd_check(int kind, int vb) {
+    // Distinct values 0.01 apart in random order: no max is within the step of another.
+    sf_pool_shape s = sf_pool_shape_make(2, 5, 7, 6, 3, 2, 1);
+    fd_ctx f = {&s, kind, vb};
+    size_t nx = sf_blocked_floats(s.n, s.c, s.ih, s.iw, vb);
+    size_t ny = kind == 2 ? (size_t)s.n * s.c : sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb);
+    float *x = calloc(nx, sizeof(float)), *y = calloc(ny, sizeof(float)), *r = calloc(ny, sizeof(float));
+    float *dx = calloc(nx, sizeof(float));
+    int32_t *am = calloc(ny, sizeof(int32_t));
+    sf_rng g;
+    sf_rng_seed(&g, 7, (uint64_t)(kind * 100 + vb));
+    size_t plain = (size_t)s.n * s.c * s.ih * s.iw;
+    float *xp = malloc(plain * sizeof(float));
+    for (size_t i = 0; i < plain; i++) xp[i] = 0.01f * (float)i - 1.0f;
+    for (size_t i = plain - 1; i > 0; i--) {
+        size_t j = sf_rng_below(&g, (uint32_t)(i + 1));
+        float t = xp[i];
+        xp[i] = xp[j], xp[j] = t;
+    }
+    float *xb = to_blocked(xp, s.n, s.c, s.ih * s.iw, vb);
+    memcpy(x, xb, nx * sizeof(float));
+    for (size_t i = 0; i < ny; i++) r[i] = sf_rng_uniform_range(&g, -1.0f, 1.0f);
+    if (kind == 2) {
+        sf_global_avgpool_backward(dx, r, s.n, s.c, s.ih, s.iw, vb);
+    } else {
+        // Padding lanes of r must be zero, as in any blocked gradient.
+        float *rp = malloc((size_t)s.n * s.c * s.oh * s.ow * sizeof(float));
+        to_plain(rp, r, s.n, s.c, s.oh * s.ow, vb);
+        float *rb = to_blocked(rp, s.n, s.c, s.oh * s.ow, vb);
+        memcpy(r, rb, ny * sizeof(float));
+        loss(&f, x, r, y, am, ny);
+        if (kind == 0) sf_maxpool2d_backward(dx, r, am, &s, vb);
+        else sf_avgpool2d_backward(dx, r, &s, vb);
+        free(rp), free(rb);
+    }
+    const float h = 2e-3f;
+    double err = 0, gmax = 0;
+    for (size_t i = 0; i < nx; i++) {
+        float x0 = x[i];
+        x[i] = x0 + h;
+        double lp = loss(&f, x, r, y, am, ny);
+        x[i] = x0 - h;
+        double lm = loss(&f, x, r, y, am, ny);
+        x[i] = x0;
+        double fd = (lp - lm) / (2.0 * h);
+        err = fmax(err, fabs(fd - dx[i]));
+        gmax = fmax(gmax, fabs(dx[i]));
+    }
+    double rel = err / fmax(gmax, 1.0);
+    cr_log_info("finite differences kind %d vb %2d: max rel err %.2e", kind, vb, rel);
+    cr_expect_leq(rel, 2e-3, "kind %d vb %d: finite-difference error %.3e", kind, vb, rel);
+    free(x), free(y), free(r), free(dx), free(am), free(xp), free(xb);
+}
+
+Test(pool, finite_differences) {
+    for (int kind = 0; kind < 3; kind++)
+        for (int v = 0; v < N_VBS; v++) fd_check(kind, k_vbs[v]);
+}
+
+// A shape big enough for the threaded path, against the naive reference.
+Test(pool, large_matches_reference) {
+    sf_pool_shape s = sf_pool_shape_make(4, 37, 33, 31, 3, 2, 1);
+    size_t nx = (size_t)s.n * s.c * s.ih * s.iw, ny = (size_t)s.n * s.c * s.oh * s.ow;
+    float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    sf_rng g;
+    sf_rng_seed(&g, 11, 0);
+    for (size_t i = 0; i < nx; i++) x[i] = sf_rng_uniform_range(&g, -2.0f, 2.0f);
+    for (size_t i = 0; i < ny; i++) dy[i] = sf_rng_uniform_range(&g, -1.0f, 1.0f);
+    float *yr = malloc(ny * sizeof(float)), *dxr = malloc(nx * sizeof(float));
+    float *ya = malloc(ny * sizeof(float)), *dxa = malloc(nx * sizeof(float));
+    int32_t *amr = malloc(ny * sizeof(int32_t));
+    for (int v = 0; v < N_VBS; v++) {
+        int vb = k_vbs[v];
+        float *xb = to_blocked(x, s.n, s.c, s.ih * s.iw, vb), *dyb = to_blocked(dy, s.n, s.c, s.oh * s.ow, vb);
+        size_t nyb = sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb), nxb = sf_blocked_floats(s.n, s.c, s.ih, s.iw, vb);
+        float *yb = malloc(nyb * sizeof(float)), *dxb = malloc(nxb * sizeof(float));
+        int32_t *am = malloc(nyb * sizeof(int32_t));
+        for (int max = 0; max < 2; max++) {
+            if (max) {
+                sf_maxpool2d_forward_ref(yr, amr, x, &s);
+                sf_maxpool2d_backward_ref(dxr, dy, amr, &s);
+                sf_maxpool2d_forward(yb, am, xb, &s, vb);
+                sf_maxpool2d_backward(dxb, dyb, am, &s, vb);
+            } else {
+                sf_avgpool2d_forward_ref(yr, x, &s);
+                sf_avgpool2d_backward_ref(dxr, dy, &s);
+                sf_avgpool2d_forward(yb, xb, &s, vb);
+                sf_avgpool2d_backward(dxb, dyb, &s, vb);
+            }
+            cr_assert_eq(to_plain(ya, yb, s.n, s.c, s.oh * s.ow, vb), 0.0f);
+            cr_assert_eq(to_plain(dxa, dxb, s.n, s.c, s.ih * s.iw, vb), 0.0f);
+            double ey = max_rel_err(ya, yr, ny), edx = max_rel_err(dxa, dxr, nx);
+            cr_log_info("large %s vb %2d threads %d: y %.2e dx %.2e", max ? "max" : "avg", vb, sf_threads(), ey, edx);
+            cr_expect_leq(ey, 1e-6);
+            cr_expect_leq(edx, 1e-6);
+        }
+        free(xb), free(dyb), free(yb), free(dxb), free(am);
+    }
+    free(x), free(dy), free(yr), free(dxr), free(ya), free(dxa), free(amr);
+}
+
+Test(pool, shape_floor_mode) {
+    sf_pool_shape s = sf_pool_shape_make(64, 64, 55, 55, 3, 2, 0);
+    cr_assert_eq(s.oh, 27);
+    s = sf_pool_shape_make(1, 64, 112, 112, 3, 2, 1);
+    cr_assert_eq(s.oh, 56);
+    s = sf_pool_shape_make(1, 3, 11, 13, 2, 2, 0);
+    cr_assert_eq(s.oh, 5);
+    cr_assert_eq(s.ow, 6);
+}
