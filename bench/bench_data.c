@@ -202,9 +202,36 @@ static int *spread(const sf_dataset *ds, int *n) {
     return idx;
 }
 
+// The 1-thread cases that have a PIL counterpart (decode, pipeline at each size) run interleaved with
+// it, one repetition of each in turn, so both see the same load on a shared machine; medians reported.
+static void compare_with_pil(const bench_opts *o, const char *set, const sf_dataset *ds, const int *idx, int n,
+                             int pil_n, const int sizes[2], int no_pil) {
+    rate ours[3][16], ref[3][16];
+    int pn = pil_n < n ? pil_n : n;
+    int *pidx = spread(ds, &pn);
+    for (int k = 0; k < o->reps; k++) {
+        if (!no_pil) {
+            pil_rates p = run_pil(ds, pidx, pn, 1, sizes[0], sizes[1]);
+            ref[0][k] = p.decode, ref[1][k] = p.pipe[0], ref[2][k] = p.pipe[1];
+        } else {
+            memset(&ref[0][k], 0, sizeof(rate));
+            ref[1][k] = ref[2][k] = ref[0][k];
+        }
+        ours[0][k] = decode_rate(ds, idx, n, 1);
+        for (int s = 0; s < 2; s++)
+            if (sizes[s]) ours[1 + s][k] = pipeline_rate(ds, idx, n, sizes[s], 1, 0, 1);
+    }
+    free(pidx);
+    report(o, set, "decode", 0, 1, n, median_rate(ours[0], o->reps), median_rate(ref[0], o->reps));
+    for (int s = 0; s < 2; s++)
+        if (sizes[s])
+            report(o, set, "pipeline", sizes[s], 1, n, median_rate(ours[1 + s], o->reps),
+                   median_rate(ref[1 + s], o->reps));
+}
+
 int sf_bench_data(int argc, char **argv) {
     const char *data = "../shared/data/simpsons/train", *orig = NULL;
-    int limit = 2000, pil_limit = 400, orig_limit = 0, no_pil = 0;
+    int limit = 1000, pil_limit = 300, orig_limit = 0, no_pil = 0;
     bench_opts o = {0, 3};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
@@ -237,29 +264,21 @@ int sf_bench_data(int argc, char **argv) {
     int n = limit;
     int *idx = spread(&ds, &n);
     if (!o.json)
-        printf("# bench data: %d of %d images of %s, median of %d runs; PIL on %d of them, 1 core\n", n, ds.n, data,
-               o.reps, pil_limit < n ? pil_limit : n);
+        printf("# bench data: %d of %d images of %s, median of %d runs; PIL on %d of them (100 originals), 1 core,\n"
+               "# interleaved with our 1-thread runs\n",
+               n, ds.n, data, o.reps, pil_limit < n ? pil_limit : n);
     decode_rate(&ds, idx, n < 200 ? n : 200, 2);  // warm the file cache
 
     rate none = {0, 0};
-    pil_rates pil;
-    memset(&pil, 0, sizeof pil);
-    if (!no_pil) {
-        int pn = pil_limit < n ? pil_limit : n;
-        int *pidx = spread(&ds, &pn);
-        pil = run_pil(&ds, pidx, pn, o.reps, 96, 224);
-        free(pidx);
-    }
     const int sizes[2] = {96, 224};
-    for (int t = 1; t <= 2; t++) {
+    compare_with_pil(&o, "train", &ds, idx, n, pil_limit, sizes, no_pil);
+    {
         rate r[16];
-        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&ds, idx, n, t);
-        report(&o, "train", "decode", 0, t, n, median_rate(r, o.reps), t == 1 ? pil.decode : none);
+        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&ds, idx, n, 2);
+        report(&o, "train", "decode", 0, 2, n, median_rate(r, o.reps), none);
     }
     for (int s = 0; s < 2; s++)
-        for (int t = 1; t <= 2; t++)
-            report(&o, "train", "pipeline", sizes[s], t, n, pipeline_rate(&ds, idx, n, sizes[s], t, 0, o.reps),
-                   t == 1 ? pil.pipe[s] : none);
+        report(&o, "train", "pipeline", sizes[s], 2, n, pipeline_rate(&ds, idx, n, sizes[s], 2, 0, o.reps), none);
     for (int s = 0; s < 2; s++)
         for (int t = 1; t <= 2; t++)
             report(&o, "train", "cached", sizes[s], t, n, pipeline_rate(&ds, idx, n, sizes[s], t, 1, o.reps), none);
@@ -274,22 +293,14 @@ int sf_bench_data(int argc, char **argv) {
     int on = orig_limit;
     int *oidx = spread(&od, &on);
     decode_rate(&od, oidx, on, 2);  // warm the file cache
-    pil_rates opil;
-    memset(&opil, 0, sizeof opil);
-    if (!no_pil) {
-        int pn = 100 < on ? 100 : on;
-        int *pidx = spread(&od, &pn);
-        opil = run_pil(&od, pidx, pn, 1, 224, 0);
-        free(pidx);
-    }
-    for (int t = 1; t <= 2; t++) {
+    const int osizes[2] = {224, 0};
+    compare_with_pil(&o, "originals", &od, oidx, on, 100, osizes, no_pil);
+    {
         rate r[16];
-        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&od, oidx, on, t);
-        report(&o, "originals", "decode", 0, t, on, median_rate(r, o.reps), t == 1 ? opil.decode : none);
+        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&od, oidx, on, 2);
+        report(&o, "originals", "decode", 0, 2, on, median_rate(r, o.reps), none);
     }
-    for (int t = 1; t <= 2; t++)
-        report(&o, "originals", "pipeline", 224, t, on, pipeline_rate(&od, oidx, on, 224, t, 0, o.reps),
-               t == 1 ? opil.pipe[0] : none);
+    report(&o, "originals", "pipeline", 224, 2, on, pipeline_rate(&od, oidx, on, 224, 2, 0, o.reps), none);
     free(oidx);
     sf_dataset_free(&od);
     return 0;

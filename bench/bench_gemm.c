@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 typedef struct {
@@ -109,6 +110,9 @@ static void run_openblas(const problem *p) {
                 g->k, 1.0f, p->a, g->ta ? g->m : g->k, p->b, g->tb ? g->k : g->n, 0.0f, p->c_out, g->n);
 }
 
+// Sleep past the spin-wait of the thread pools that just ran (OpenBLAS: 2^28 cycles by default).
+static void settle(void) { usleep(150000); }
+
 // Seconds per call of `inner` back-to-back calls.
 static double time_batch(void (*fn)(const problem *), const problem *p, int inner) {
     double t0 = sf_now();
@@ -157,6 +161,11 @@ int sf_bench_gemm(int argc, char **argv) {
                "gemm: %s of %d interleaved repetitions, beta = 0; ratio = ours / OpenBLAS\n",
                sf_isa_name(sf_isa_active()), kern, mr, nr, mc, kc, nc, peak1, openblas_get_corename(),
                openblas_get_config(), core ? core : "(unset)", best ? "fastest" : "median", reps);
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    if (!json && (!wait || strcasecmp(wait, "passive")) && only_threads != 1)
+        printf("gemm: note: OMP_WAIT_POLICY=%s; on a host shared with other busy processes libgomp's spinning "
+               "workers get descheduled and multi-threaded calls stall at the join (OMP_WAIT_POLICY=passive avoids it)\n",
+               wait ? wait : "(unset)");
     const char *auto_core = getenv("SF_BENCH_GEMM_AUTODETECTED");
     if (auto_core && !json)
         printf("gemm: note: OpenBLAS autodetection picked %s (no AVX-512 kernel) on this CPU, so the AVX-512 path is "
@@ -200,13 +209,14 @@ int sf_bench_gemm(int argc, char **argv) {
             double t1 = time_batch(run_ours, &p, 1);
             int inner = t1 > 0.02 ? 1 : (int)(0.02 / (t1 > 1e-6 ? t1 : 1e-6)) + 1;
             for (int rep = 0; rep < reps; rep++) {
-                // Alternate who goes first, so that neither always runs right after the other's spin-down.
-                if (rep & 1) {
-                    t_ref[rep] = time_batch(run_openblas, &p, inner);
-                    t_ours[rep] = time_batch(run_ours, &p, inner);
-                } else {
-                    t_ours[rep] = time_batch(run_ours, &p, inner);
-                    t_ref[rep] = time_batch(run_openblas, &p, inner);
+                // Alternate who goes first. With threads, each library's idle workers keep spinning for a
+                // while after its last call (OpenBLAS ~0.1 s, libgomp less) and would steal a core from
+                // the other's workers on a 2-core machine, so switching libraries waits them out.
+                const bool ref_first = rep & 1;
+                for (int half = 0; half < 2; half++) {
+                    if (threads > 1) settle();
+                    if ((half == 0) == ref_first) t_ref[rep] = time_batch(run_openblas, &p, inner);
+                    else t_ours[rep] = time_batch(run_ours, &p, inner);
                 }
             }
             qsort(t_ours, (size_t)reps, sizeof(double), cmp_double);

@@ -9,6 +9,8 @@
 // springfield and PyTorch alternate and the medians of the rounds are quoted (the CPU is shared).
 #include "bench/bench.h"
 #include "cli/options.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "kernels/cpu.h"
 #include "nn/adamw.h"
 #include "nn/model.h"
@@ -30,6 +32,7 @@ static const sf_opt_spec spec[] = {
     {"warmup", SF_OPT_INT, "2", NULL, 0, 1000, "untimed steps first"},
     {"rounds", SF_OPT_INT, "1", NULL, 1, 100, "alternations of springfield and PyTorch"},
     {"data", SF_OPT_STR, NULL, NULL, 0, 0, "also time training through the real loader on this folder"},
+    {"loader-threads", SF_OPT_INT, "2", NULL, 0, 64, "decoding threads of the loader (--data)"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions"},
     {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
     {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
@@ -76,6 +79,48 @@ static void run_ours(sf_result *r, sf_model *m, sf_optimizer *o, const float *x,
     r->infer_s = median(t, steps);
     r->rss_mib = peak_rss_mib();
     free(t);
+}
+
+// Median seconds per training step fed by the real loader (decode, augment, batch) on dir; -1 on error.
+static double run_loader(sf_model *m, sf_optimizer *o, const char *dir, int size, int batch, int threads,
+                         int steps, int warmup) {
+    sf_dataset ds;
+    char err[1024];
+    if (sf_dataset_scan(&ds, dir, 1, err, sizeof err)) {
+        sf_warn("bench train: %s", err);
+        return -1;
+    }
+    int *idx = sf_malloc((size_t)ds.n * sizeof *idx);
+    for (int i = 0; i < ds.n; i++) idx[i] = i;
+    sf_loader_cfg lc = sf_loader_defaults(size, batch);
+    lc.threads = threads;
+    lc.quiet = 1;
+    sf_loader *ld = sf_loader_create(&ds, idx, ds.n, &lc);
+    double *t = sf_malloc((size_t)steps * sizeof *t);
+    int done = 0, epoch = 0;
+    sf_loader_start_epoch(ld, epoch);
+    double t0 = sf_now();
+    while (done < warmup + steps) {
+        sf_batch b;
+        if (!sf_loader_next(ld, &b)) {
+            sf_loader_start_epoch(ld, ++epoch);
+            continue;
+        }
+        if (b.n != batch) continue;  // the short last batch of an epoch would re-plan the model
+        sf_model_forward(m, b.x, b.n, true);
+        sf_model_loss_backward(m, b.y, NULL);
+        sf_opt_step(o);
+        double t1 = sf_now();
+        if (done >= warmup) t[done - warmup] = t1 - t0;
+        t0 = t1;
+        done++;
+    }
+    double r = median(t, steps);
+    free(t);
+    free(idx);
+    sf_loader_destroy(ld);
+    sf_dataset_free(&ds);
+    return r;
 }
 
 // The PyTorch script next to this binary's source tree (run from the repository root, or beside build/).
@@ -159,7 +204,8 @@ int sf_bench_train(int argc, char **argv) {
 
     double flops_img = sf_model_flops_per_image(m);
     double peak = sf_peak_gflops() * threads;
-    double *ours_step = sf_malloc((size_t)rounds * sizeof(double)), *ours_inf = sf_malloc((size_t)rounds * sizeof(double));
+    double *ours_step = sf_malloc((size_t)rounds * sizeof(double)),
+           *ours_inf = sf_malloc((size_t)rounds * sizeof(double));
     double *pt_step = sf_malloc((size_t)rounds * sizeof(double)), *pt_inf = sf_malloc((size_t)rounds * sizeof(double));
     int have_torch = sf_opt_flag(&o, "torch");
     sf_result ours = {0}, pt = {0};
@@ -176,6 +222,9 @@ int sf_bench_train(int argc, char **argv) {
             have_torch = 0;
         }
     }
+    double loader_step = -1;
+    const char *data = sf_opt_str(&o, "data");
+    if (data) loader_step = run_loader(m, opt, data, size, batch, (int)sf_opt_int(&o, "loader-threads"), steps, warmup);
     double s_step = median(ours_step, rounds), s_inf = median(ours_inf, rounds);
     double train_ips = batch / s_step, inf_ips = batch / s_inf;
     double gflops = 3.0 * flops_img * batch / s_step * 1e-9;
@@ -187,6 +236,7 @@ int sf_bench_train(int argc, char **argv) {
         printf("{\"suite\":\"train\",\"case\":\"%s\",\"threads\":%d,\"train_img_s\":%.2f,\"gflops\":%.2f,"
                "\"peak_pct\":%.2f,\"infer_img_s\":%.2f,\"peak_rss_mib\":%.1f",
                shape, threads, train_ips, gflops, 100 * gflops / peak, inf_ips, rss);
+        if (loader_step > 0) printf(",\"loader_train_img_s\":%.2f", batch / loader_step);
         if (have_torch)
             printf(",\"torch_train_img_s\":%.2f,\"torch_infer_img_s\":%.2f,\"torch_peak_rss_mib\":%.1f,"
                    "\"train_ratio\":%.3f,\"infer_ratio\":%.3f",
@@ -196,6 +246,9 @@ int sf_bench_train(int argc, char **argv) {
         printf("train %-22s threads %d  %7.1f img/s  %6.1f GFLOP/s (%4.1f%% of %.0f peak)  infer %7.1f img/s  "
                "peak RSS %.0f MiB\n",
                shape, threads, train_ips, gflops, 100 * gflops / peak, peak, inf_ips, rss);
+        if (loader_step > 0)
+            printf("train %-22s threads %d  %7.1f img/s through the loader (%s, %d decoding threads)\n", shape,
+                   threads, batch / loader_step, data, (int)sf_opt_int(&o, "loader-threads"));
         if (have_torch)
             printf("train %-22s pytorch    %7.1f img/s  infer %7.1f img/s  peak RSS %.0f MiB  ratio train %.2fx "
                    "infer %.2fx (springfield / PyTorch)\n",

@@ -106,6 +106,7 @@ Test(options, errors_say_what_is_allowed) {
     expect_error(3, (const char *[]){"t", "--lr", "inf"}, "finite number");
     expect_error(3, (const char *[]){"t", "--lr", "20"}, "number in [0, 10]");
     expect_error(2, (const char *[]){"t", "--batch"}, "needs a value");
+    expect_error(3, (const char *[]){"t", "--batch", "--lr"}, "needs a value");
     expect_error(2, (const char *[]){"t", "--amsgrad=maybe"}, "on/off");
     expect_error(2, (const char *[]){"t", "--no-amsgrad=on"}, "takes no value");
     expect_error(2, (const char *[]){"t", "--no-batch"}, "unknown option");

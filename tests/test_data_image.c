@@ -424,3 +424,28 @@ Test(data_image, write_then_read_roundtrip) {
     free(src);
     cr_assert_eq(sf_image_write_jpeg("/nonexistent-dir/x.jpg", &img, 90, err, sizeof err), -1);
 }
+
+// The competition's test images as published: every one decodes, and the PNGs named .jpg are found by
+// their content (52 of them, per the dataset's README).
+Test(data_image, real_simpsons_testset) {
+    const char *dir = "../shared/data/simpsons/testset";
+    if (access(dir, R_OK) != 0) cr_skip_test("%s absent", dir);
+    int png = 0, ok = 0, minw = 1 << 30, maxw = 0;
+    char path[512], err[SF_IMAGE_ERR_LEN];
+    for (int i = 0; i < 991; i++) {
+        snprintf(path, sizeof path, "%s/img%d.jpg", dir, i);
+        png += sf_image_sniff_file(path) == SF_IMG_PNG;
+        sf_image img;
+        if (sf_image_load(&img, path, NULL, err, sizeof err) != 0) {
+            cr_log_error("%s", err);
+            continue;
+        }
+        ok++;
+        minw = img.w < minw ? img.w : minw;
+        maxw = img.w > maxw ? img.w : maxw;
+        sf_image_free(&img);
+    }
+    cr_log_info("testset: %d of 991 decoded, %d PNGs named .jpg, widths %d..%d", ok, png, minw, maxw);
+    cr_assert_eq(ok, 991);
+    cr_assert_eq(png, 52);
+}

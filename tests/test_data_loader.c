@@ -282,3 +282,14 @@ Test(data_loader, real_simpsons_batches) {
     free(idx);
     sf_dataset_free(&real);
 }
+
+Test(data_loader, empty_list_gives_empty_epochs) {
+    sf_loader_cfg c = sf_loader_eval_defaults(S, B);
+    sf_loader *l = sf_loader_create(&ds, all_idx, 0, &c);
+    cr_assert_eq(sf_loader_epoch_len(l), 0);
+    cr_assert_eq(sf_loader_batches(l), 0);
+    sf_loader_start_epoch(l, 0);
+    sf_batch b;
+    cr_assert_eq(sf_loader_next(l, &b), 0);
+    sf_loader_destroy(l);
+}

@@ -28,8 +28,8 @@ static sf_dataset fake(const int *counts, int nc) {
     }
     for (int c = 0; c < nc; c++) {
         ds.class_counts[c] = counts[c];
-        ds.classes[c] = malloc(16);
-        snprintf(ds.classes[c], 16, "class%d", c);
+        ds.classes[c] = malloc(32);
+        snprintf(ds.classes[c], 32, "class%d", c);
     }
     return ds;
 }

@@ -87,7 +87,8 @@ typedef struct {
 } conv_case;
 
 // Strides 1..3, paddings 0..3, kernels 1..7, channel counts that are and are not multiples of vb,
-// maps narrower than a strip and wider than two, and the plain first-layer input.
+// maps narrower than a strip and wider than two, the plain first-layer input, and batches large enough
+// for strips across images (with a partial last chunk).
 static const conv_case random_cases[] = {
     {1, 3, 9, 11, 8, 3, 1, 0, true},   {2, 3, 15, 13, 32, 7, 2, 3, true},  {1, 5, 10, 9, 20, 3, 1, 1, false},
     {2, 16, 7, 7, 16, 3, 1, 1, false}, {1, 17, 9, 8, 33, 3, 2, 1, false},  {1, 32, 13, 11, 64, 5, 2, 0, false},
@@ -95,6 +96,7 @@ static const conv_case random_cases[] = {
     {1, 12, 11, 10, 40, 7, 2, 3, false}, {1, 6, 5, 5, 70, 3, 1, 2, false}, {1, 20, 33, 35, 8, 3, 1, 1, false},
     {1, 4, 14, 14, 6, 4, 3, 2, false},  {2, 1, 8, 8, 5, 5, 1, 2, true},    {1, 64, 4, 4, 130, 3, 1, 1, false},
     {1, 9, 3, 3, 11, 2, 1, 0, false},   {1, 3, 8, 9, 70, 6, 2, 3, true},   {1, 10, 17, 9, 3, 3, 2, 2, false},
+    {7, 20, 5, 6, 36, 3, 1, 1, false},  {9, 3, 7, 9, 16, 3, 2, 1, true},   {30, 16, 3, 4, 16, 2, 1, 0, false},
 };
 
 Test(conv2d, fast_matches_reference) {

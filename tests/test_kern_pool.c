@@ -270,6 +270,41 @@ Test(pool, large_matches_reference) {
     free(x), free(dy), free(yr), free(dxr), free(ya), free(dxa), free(amr);
 }
 
+// Ties keep the first maximum in scan order and a NaN wins and stays, as PyTorch (and the reference);
+// on the AVX-512 path vb = 16 runs the zmm micro-kernel, elsewhere the generic body.
+Test(pool, ties_and_nan) {
+    sf_pool_shape s = sf_pool_shape_make(1, 19, 6, 7, 3, 2, 1);
+    size_t nx = (size_t)s.c * s.ih * s.iw, ny = (size_t)s.c * s.oh * s.ow;
+    float *x = malloc(nx * sizeof(float)), *yr = malloc(ny * sizeof(float)), *ya = malloc(ny * sizeof(float));
+    int32_t *amr = malloc(ny * sizeof(int32_t));
+    for (size_t i = 0; i < nx; i++) x[i] = (float)(i * 7 % 5);  // many ties
+    x[3] = NAN, x[nx / 2] = NAN, x[nx - 1] = -INFINITY;
+    sf_maxpool2d_forward_ref(yr, amr, x, &s);
+    for (int v = 0; v < N_VBS; v++) {
+        int vb = k_vbs[v];
+        float *xb = to_blocked(x, s.n, s.c, s.ih * s.iw, vb);
+        size_t nyb = sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb);
+        float *yb = malloc(nyb * sizeof(float));
+        int32_t *amb = malloc(nyb * sizeof(int32_t));
+        sf_maxpool2d_forward(yb, amb, xb, &s, vb);
+        to_plain(ya, yb, s.n, s.c, s.oh * s.ow, vb);
+        int bad = 0, nans = 0;
+        for (int ch = 0; ch < s.c; ch++)
+            for (int o = 0; o < s.oh * s.ow; o++) {
+                size_t pi = (size_t)ch * s.oh * s.ow + o;
+                int32_t a = amb[((size_t)(ch / vb) * s.oh * s.ow + o) * vb + ch % vb];
+                nans += isnan(yr[pi]);
+                bad += a != amr[pi] || (isnan(yr[pi]) ? !isnan(ya[pi]) : ya[pi] != yr[pi]);
+            }
+        cr_log_info("ties and NaN, vb %2d (%s): %d mismatches, %d NaN outputs", vb, sf_isa_name(sf_isa_active()),
+                    bad, nans);
+        cr_expect_eq(bad, 0, "vb %d: %d mismatches", vb, bad);
+        cr_expect_gt(nans, 0);
+        free(xb), free(yb), free(amb);
+    }
+    free(x), free(yr), free(ya), free(amr);
+}
+
 Test(pool, shape_floor_mode) {
     sf_pool_shape s = sf_pool_shape_make(64, 64, 55, 55, 3, 2, 0);
     cr_assert_eq(s.oh, 27);

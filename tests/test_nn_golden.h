@@ -75,9 +75,32 @@ static double l2norm(const float *x, size_t n) {
     return sqrt(s);
 }
 
+// Each comparison allows floor + a multiple of PyTorch's own float32-vs-float64 error
+// (<tag>_noise_*.npy, see make_models.py): tight where the computation is well conditioned, honest
+// where it is not (BatchNorm over two values per channel; AdamW, whose first step moves every weight by
+// about lr whatever its gradient's size, so rounding-level gradients decide the trajectory). Logits use
+// the noise of the same quantity; gradients, losses and final weights the largest noise of their kind
+// in the config, since which element or step the amplified noise hits is itself random.
+#define NOISE_MULT 4.0
+#define TRAJ_MULT 10.0
+// Beyond this float32-vs-float64 loss difference PyTorch's own trajectory is chaos (BatchNorm over two
+// values per channel): only the logits and the first gradients are compared then.
+#define CHAOTIC_LOSS_NOISE 0.05
+
+static double max_of(const npy_array *a) {
+    double m = 0;
+    for (size_t i = 0; i < a->count; i++) m = fmax(m, a->f[i]);
+    return m;
+}
 typedef struct {
-    double logits, loss, grad, grad_norm, final_abs, final_norm;
+    double logits, loss, grad, final_abs;  // floors
 } golden_tol;
+
+static npy_array load_tag(const char *tag, const char *what) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "models/%s_%s.npy", tag, what);
+    return npy_load(rel);
+}
 
 // Names from <tag>_names.txt mapped onto the model's tensors, in PyTorch's order.
 typedef struct {
@@ -118,7 +141,7 @@ static double check_logits(const char *tag, const char *which, const float *y, i
     return err;
 }
 
-static void run_golden(const char *arch, int size, int n, golden_tol tol) {
+static inline void run_golden(const char *arch, int size, int n, golden_tol tol) {
     char tag[64], rel[128], err[512];
     snprintf(tag, sizeof tag, "%s_s%d_b%d", arch, size, n);
     sf_model_config cfg = {.arch = arch, .n_classes = GOLDEN_CLASSES, .in_h = size, .in_w = size, .max_batch = n,
@@ -134,6 +157,7 @@ static void run_golden(const char *arch, int size, int n, golden_tol tol) {
     int64_t labels[8];
     for (int i = 0; i < n; i++) labels[i] = (i * 7 + 3) % GOLDEN_CLASSES;
 
+    npy_array noise_logits = load_tag(tag, "noise_logits");
     double e_eval = check_logits(tag, "eval", sf_model_forward(m, x, n, false), n);
     // The train-mode forward updates the running statistics, so refill them before the steps.
     double e_train = check_logits(tag, "train", sf_model_forward(m, x, n, true), n);
@@ -154,6 +178,7 @@ static void run_golden(const char *arch, int size, int n, golden_tol tol) {
             npy_array gs = npy_load(rel);
             snprintf(rel, sizeof rel, "models/%s_grad_norm.npy", tag);
             npy_array gn = npy_load(rel);
+            npy_array noise = load_tag(tag, "noise_grad");
             // Scale-aware errors: a gradient that is mathematically zero (a bias right before a
             // BatchNorm) holds rounding noise on both sides, so each tensor's error is measured
             // against max(its largest element, 1% of the model's largest), and norms likewise.
@@ -174,30 +199,41 @@ static void run_golden(const char *arch, int size, int n, golden_tol tol) {
                                 l2norm(p->grad, p->count), bmax, e, en);
                 if (e > e_grad) e_grad = e;
                 if (en > e_gnorm) e_gnorm = en;
-                cr_expect_leq(e, tol.grad, "%s: gradient of %s off by %.3g", tag, p->name, e);
-                cr_expect_leq(en, tol.grad_norm, "%s: gradient norm of %s off by %.3g", tag, p->name, en);
+                double lim = tol.grad + TRAJ_MULT * max_of(&noise);
+                cr_expect_leq(e, lim, "%s: gradient of %s off by %.3g (limit %.3g)", tag, p->name, e, lim);
+                cr_expect_leq(en, lim, "%s: gradient norm of %s off by %.3g (limit %.3g)", tag, p->name, en, lim);
                 off += k;
             }
             cr_assert_eq(off, gs.count);
             npy_free(&gs);
             npy_free(&gn);
+            npy_free(&noise);
         }
         sf_opt_step(opt);
         if (getenv("SF_TEST_VERBOSE")) cr_log_info("%s step %d loss %.7f", tag, s, losses[s]);
     }
     snprintf(rel, sizeof rel, "models/%s_loss.npy", tag);
     npy_array el = npy_load(rel);
+    npy_array noise_loss = load_tag(tag, "noise_loss");
     double e_loss = 0;
-    for (int s = 0; s < 5; s++) {
+    bool chaotic = max_of(&noise_loss) > CHAOTIC_LOSS_NOISE;
+    if (chaotic)
+        cr_log_info("%s: PyTorch's float32 and float64 loss curves differ by %.2g: trajectory not compared", tag,
+                    max_of(&noise_loss));
+    for (int s = 0; s < (chaotic ? 1 : 5); s++) {
         double e = fabs(losses[s] - el.f[s]) / fmax(1.0, fabs(el.f[s]));
+        double lim = tol.loss + TRAJ_MULT * fmax(max_of(&noise_loss), s == 0 ? noise_logits.f[1] : 0.0);
+        cr_expect_leq(e, lim, "%s: loss before step %d is %.7f, PyTorch %.7f (limit %.3g)", tag, s, losses[s], el.f[s], lim);
         if (e > e_loss) e_loss = e;
     }
     npy_free(&el);
+    npy_free(&noise_loss);
 
     snprintf(rel, sizeof rel, "models/%s_final_sample.npy", tag);
     npy_array fs = npy_load(rel);
     snprintf(rel, sizeof rel, "models/%s_final_norm.npy", tag);
     npy_array fn = npy_load(rel);
+    npy_array noise_final = load_tag(tag, "noise_final");
     size_t off = 0;
     int j = 0;
     double e_final = 0, e_fnorm = 0;
@@ -213,23 +249,47 @@ static void run_golden(const char *arch, int size, int n, golden_tol tol) {
         double en = fabs(l2norm(p->data, p->count) - fn.f[j]) / fmax(fn.f[j], 1e-6);
         if (e > e_final) e_final = e;
         if (en > e_fnorm) e_fnorm = en;
-        cr_expect_leq(e, tol.final_abs, "%s: final %s off by %.3g", tag, p->name, e);
+        double lim = tol.final_abs + TRAJ_MULT * max_of(&noise_final);
+        if (!chaotic) cr_expect_leq(e, lim, "%s: final %s off by %.3g (limit %.3g)", tag, p->name, e, lim);
         off += k;
         j++;
     }
     cr_assert_eq(off, fs.count);
     npy_free(&fs);
     npy_free(&fn);
+    npy_free(&noise_final);
     cr_log_info("%-18s max err: logits eval %.2e train %.2e | loss %.2e | grads %.2e norms %.2e | final abs %.2e norms %.2e",
                 tag, e_eval, e_train, e_loss, e_grad, e_gnorm, e_final, e_fnorm);
-    cr_expect_leq(e_eval, tol.logits, "%s: eval logits off by %.3g", tag, e_eval);
-    cr_expect_leq(e_train, tol.logits, "%s: train logits off by %.3g", tag, e_train);
-    cr_expect_leq(e_loss, tol.loss, "%s: loss curve off by %.3g", tag, e_loss);
-    cr_expect_leq(e_fnorm, tol.final_norm, "%s: final weight norms off by %.3g", tag, e_fnorm);
+    cr_expect_leq(e_eval, tol.logits + NOISE_MULT * noise_logits.f[0], "%s: eval logits off by %.3g", tag, e_eval);
+    cr_expect_leq(e_train, tol.logits + NOISE_MULT * noise_logits.f[1], "%s: train logits off by %.3g", tag, e_train);
+    npy_free(&noise_logits);
     free(buf);
     free(x);
     free(names.t);
     sf_opt_free(opt);
+    sf_model_free(m);
+}
+
+// Logits only (make_models.py forward_goldens): eval mode, and train mode (batch statistics).
+static inline void run_forward_golden(const char *arch, int size, int n, double tol_eval, double tol_train) {
+    char tag[64], err[512];
+    snprintf(tag, sizeof tag, "%s_s%d_b%d", arch, size, n);
+    sf_model_config cfg = {.arch = arch, .n_classes = GOLDEN_CLASSES, .in_h = size, .in_w = size, .max_batch = n};
+    sf_model *m = sf_model_create(&cfg, err, sizeof err);
+    cr_assert(m, "%s", err);
+    golden_names names = load_names(m, tag);
+    for (int i = 0; i < names.n_params + names.n_buffers; i++) golden_fill(names.t[i]);
+    sf_model_weights_changed(m);
+    size_t xcount = (size_t)n * 3 * size * size;
+    float *x = malloc(xcount * sizeof(float));
+    unit_fill(x, xcount, "input");
+    double e_eval = check_logits(tag, "eval", sf_model_forward(m, x, n, false), n);
+    double e_train = check_logits(tag, "train", sf_model_forward(m, x, n, true), n);
+    cr_log_info("%-18s max err: logits eval %.2e train %.2e", tag, e_eval, e_train);
+    cr_expect_leq(e_eval, tol_eval, "%s: eval logits off by %.3g", tag, e_eval);
+    cr_expect_leq(e_train, tol_train, "%s: train logits off by %.3g", tag, e_train);
+    free(x);
+    free(names.t);
     sf_model_free(m);
 }
 

@@ -290,8 +290,8 @@ Test(safetensors, rejects_malformed_headers) {
     expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4611686018427387904],\"data_offsets\":[0,8]}}", 8,
                   "tensor 't': shape does not match data_offsets (its size overflows 64 bits, 8 bytes given)");
     expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8,
-                  "tensor 't': data_offsets [0, 16] out of range (data section is 8 bytes)");
-    expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8, "tensor 't': data_offsets [8, 4] out of range");
+                  "tensor 't': data_offsets [0, 16] run past the end of the data section (8 bytes; file truncated?)");
+    expect_reject("{\"t\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8, "tensor 't': data_offsets [8, 4] are reversed");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
                   12, "tensor 'b' overlaps tensor 'a' in the data section");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
@@ -322,7 +322,7 @@ Test(safetensors, rejects_bad_lengths) {
     b[0] = 9;
     cr_assert_null(sf_st_open_memory(b, 16, err, sizeof err));
     cr_log_info("%s", err);
-    cr_assert_str_eq(err, "<memory>: header length 9 runs past the end of the file (16 bytes)");
+    cr_assert_str_eq(err, "<memory>: header length 9 runs past the end of the file (16 bytes; truncated, or not a safetensors file?)");
 }
 
 Test(safetensors, flipped_data_byte_fails_checksum) {
@@ -405,6 +405,18 @@ Test(safetensors, write_into_missing_directory_fails_cleanly) {
     cr_log_info("%s", err);
     cr_assert(strstr(err, path) == err, "%s", err);
     cr_assert(strstr(err, "No such file or directory"), "%s", err);
+}
+
+Test(safetensors, rename_failure_removes_temp_file) {
+    char err[512];
+    char path[512];
+    snprintf(path, sizeof path, "%s/taken", g_dir);
+    cr_assert_eq(mkdir(path, 0755), 0);  // the rename over a directory fails after all data is written
+    cr_assert_eq(write_one(path, 4, 1.0f, err, sizeof err), -1);
+    cr_log_info("%s", err);
+    cr_assert(strstr(err, "cannot rename temporary file into place: Is a directory"), "%s", err);
+    cr_assert_eq(count_entries(g_dir), 1, "temporary file left behind");
+    rmdir(path);
 }
 
 Test(safetensors, atomic_write_helper_replaces_file) {

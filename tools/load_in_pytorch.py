@@ -3,9 +3,10 @@
 springfield checkpoint. Builds the seed's model (tools/seed_models.py), calls load_state_dict(strict=True)
 and runs one forward pass in eval mode.
 
-The number of classes comes from the last layer's weight; for SimpleCnn the input size comes from the
-"input_size" metadata entry when the checkpoint has one, else from --input-size, else the smallest size that
-gives fc1 its stored width.
+The number of classes comes from the last layer's weight; the input size from --input-size, else the
+checkpoint's "in_h" metadata (springfield's model files carry it), else for SimpleCnn the smallest size that
+gives fc1 its stored width. Tensors named "train.*" (the optimizer and loop state that springfield's
+state.safetensors adds next to the weights) are set aside before the strict load.
 
     /usr/bin/python3 tools/load_in_pytorch.py --model simple runs/x/best.safetensors
 """
@@ -42,11 +43,19 @@ def main():
         tensors, meta = st_io.load(args.weights)
     except (OSError, st_io.FormatError) as e:
         raise SystemExit("error: %s" % e)
+    arch = meta.get("arch")
+    if arch and arch != args.model:
+        print("warning: %s says arch=%s, loading it as --model %s" % (args.weights, arch, args.model), file=sys.stderr)
+    state = [k for k in tensors if k.startswith("train.")]
+    for k in state:
+        del tensors[k]
+    if state:
+        print("set aside %d training-state tensors (train.*)" % len(state))
     last = LAST_LAYER[args.model]
     if last not in tensors:
         raise SystemExit("error: %s has no %s; is it a --model %s checkpoint?" % (args.weights, last, args.model))
     n_classes = tensors[last].shape[0]
-    size = args.input_size or int(meta.get("input_size", 0))
+    size = args.input_size or int(meta.get("in_h", 0))
     if args.model == "simple" and not size:
         size = simple_input_size(tensors["fc1.0.weight"].shape[1])
     size = size or 224

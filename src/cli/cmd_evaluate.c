@@ -22,7 +22,8 @@
 static const sf_opt_spec spec[] = {
     {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors)"},
     {"data", SF_OPT_STR, NULL, NULL, 0, 0, "labelled folder DIR/<class>/<image>"},
-    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0, "architecture (default: from the checkpoint)"},
+    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,
+     "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: all cores)"},
@@ -72,7 +73,8 @@ int sf_cmd_evaluate(int argc, char **argv) {
             for (int j = 0; j < k; j++)
                 if (!strcmp(ci.names[j], ds.classes[c])) map[c] = j;
         }
-        if (map[c] < 0) sf_warn("class folder '%s' is not a class of %s; its images are skipped", ds.classes[c], weights);
+        if (map[c] < 0)
+            sf_warn("class folder '%s' is not a class of %s; its images are skipped", ds.classes[c], weights);
     }
     int batch = (int)sf_opt_int(&o, "batch");
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch};
@@ -125,14 +127,16 @@ int sf_cmd_evaluate(int argc, char **argv) {
     }
     double dt = sf_now() - t0;
     sf_metrics mt;
-    double *p = sf_malloc((size_t)k * sizeof *p), *r = sf_malloc((size_t)k * sizeof *r), *f = sf_malloc((size_t)k * sizeof *f);
+    double *p = sf_malloc((size_t)k * sizeof *p), *r = sf_malloc((size_t)k * sizeof *r),
+           *f = sf_malloc((size_t)k * sizeof *f);
     int64_t *sup = sf_malloc((size_t)k * sizeof *sup);
     sf_metrics_compute(&mt, p, r, f, sup, cm, k);
     char fallback[32];
     printf("%-28s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
     for (int c = 0; c < k; c++) {
         snprintf(fallback, sizeof fallback, "%d", c);
-        printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c], (long long)sup[c]);
+        printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c],
+               (long long)sup[c]);
     }
     printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s)\n",
            (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt);

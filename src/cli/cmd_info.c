@@ -71,9 +71,12 @@ static void print_plan(const sf_topo_plan *p, const sf_topo_opts *o, const int *
         for (int i = 0; i < n; i++) v[i] = p->thread_pu[first + i], c[i] = p->thread_core[first + i];
         list_str(pus, sizeof pus, v, n);
         list_str(cores, sizeof cores, c, n);
-        printf("  group %d: threads %d-%d -> cores %s (PUs %s) on %s; samples %d-%d of the batch\n", g, first,
-               first + n - 1, cores, pus, node_str(b1, sizeof b1, p->group_node[g]), p->batch_start[g],
-               p->batch_start[g] + p->batch_count[g] - 1);
+        char range[32];
+        if (n == 1) snprintf(range, sizeof range, "thread %d", first);
+        else snprintf(range, sizeof range, "threads %d-%d", first, first + n - 1);
+        printf("  group %d: %s -> core%s %s (PU%s %s) on %s; samples %d-%d of the batch\n", g, range,
+               n == 1 ? "" : "s", cores, n == 1 ? "" : "s", pus, node_str(b1, sizeof b1, p->group_node[g]),
+               p->batch_start[g], p->batch_start[g] + p->batch_count[g] - 1);
     }
     if (!observed) return;
     for (int i = 0; i < p->n_threads; i++) v[i] = observed[i];

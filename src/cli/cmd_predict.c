@@ -28,7 +28,8 @@ static const sf_opt_spec spec[] = {
     {"images", SF_OPT_STR, NULL, NULL, 0, 0, "folder of images to classify (e.g. testset/)"},
     {"submission", SF_OPT_STR, NULL, NULL, 0, 0, "Kaggle CSV to write (Id,Expected); omitted: print only"},
     {"top", SF_OPT_INT, "1", NULL, 1, 42, "also print the K most likely classes per image to stdout"},
-    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0, "architecture (default: from the checkpoint)"},
+    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,
+     "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: all cores)"},
@@ -113,7 +114,8 @@ int sf_cmd_predict(int argc, char **argv) {
     int size = sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : ci.size;
     int k = ci.n_classes;
     if (!arch[0] || size <= 0 || k <= 0) {
-        fprintf(stderr, "springfield predict: %s lacks arch/size/n_classes metadata; give --model and --size\n", weights);
+        fprintf(stderr, "springfield predict: %s lacks arch/size/n_classes metadata; give --model and --size\n",
+                weights);
         sf_ckpt_info_free(&ci);
         return 2;
     }

@@ -44,7 +44,7 @@ static const sf_opt_spec spec[] = {
     {"model", SF_OPT_CHOICE, "simple", "simple|best|resnet18|resnet50", 0, 0, "architecture"},
     {"size", SF_OPT_INT, "96", NULL, 16, 1024, "input image size (pixels)"},
     {"batch", SF_OPT_INT, "64", NULL, 1, 4096, "batch size"},
-    {"epochs", SF_OPT_INT, NULL, NULL, 1, 100000, "epochs (default 30; synthetic demo 6)"},
+    {"epochs", SF_OPT_INT, NULL, NULL, 1, 100000, "epochs (default 30; synthetic demo 20)"},
     {"lr", SF_OPT_FLOAT, "1e-3", NULL, 1e-12, 1e12, "initial learning rate"},
     {"optimizer", SF_OPT_CHOICE, "adamw", "adamw|sgd", 0, 0, "optimizer"},
     {"amsgrad", SF_OPT_FLAG, "on", NULL, 0, 0, "AdamW's AMSGrad variant"},
@@ -64,7 +64,7 @@ static const sf_opt_spec spec[] = {
     {"resume", SF_OPT_STR, NULL, NULL, 0, 0, "continue the run in this folder (its config.json applies)"},
     {"checkpoint-minutes", SF_OPT_FLOAT, "5", NULL, 0, 1e6, "also checkpoint within an epoch this often (0: never)"},
     {"cache", SF_OPT_FLAG, "off", NULL, 0, 0, "keep decoded images in memory"},
-    {"synth-largest", SF_OPT_INT, "120", NULL, 1, 100000, "synthetic demo: images of the largest class"},
+    {"synth-largest", SF_OPT_INT, "240", NULL, 1, 100000, "synthetic demo: images of the largest class"},
     {"synth-smallest", SF_OPT_INT, "12", NULL, 1, 100000, "synthetic demo: images of the smallest class"},
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
@@ -103,7 +103,8 @@ static int parse_augment(sf_augment_cfg *cfg, int *enabled, const char *s, char 
         if (parse_range(eq + 1, &lo, &hi)) break;
         if (kl == 3 && !strncmp(p, "rot", 3) && lo >= 0 && lo <= 180) cfg->rot_deg = lo;
         else if (kl == 4 && !strncmp(p, "flip", 4) && lo >= 0 && lo <= 1) cfg->flip_p = lo;
-        else if (kl == 5 && !strncmp(p, "scale", 5) && lo > 0 && lo <= hi && hi <= 1) cfg->scale_min = lo, cfg->scale_max = hi;
+        else if (kl == 5 && !strncmp(p, "scale", 5) && lo > 0 && lo <= hi && hi <= 1)
+            cfg->scale_min = lo, cfg->scale_max = hi;
         else if (kl == 5 && !strncmp(p, "ratio", 5) && lo > 0 && lo <= hi) cfg->ratio_min = lo, cfg->ratio_max = hi;
         else break;
         const char *comma = strchr(eq, ',');
@@ -167,6 +168,7 @@ static void evaluate(eval_result *r, sf_model *m, sf_loader *ld, int k, int *yt,
     sf_loader_start_epoch(ld, 0);
     sf_batch b;
     while (sf_loader_next(ld, &b)) {
+        if (b.n == 0) continue;  // every image of the batch failed to decode
         const float *logits = sf_model_forward(m, b.x, b.n, false);  // logits is (n,K)
         for (int i = 0; i < b.n; i++) {
             const float *l = logits + (size_t)i * k;
@@ -214,6 +216,16 @@ static int save_checkpoint(const ckpt_paths *c, const sf_train_state *s) {
     return 0;
 }
 
+// Logs where the run stopped and prints the resume command; returns the exit status 130.
+// prog: main passes its argv + 1 to commands, so argv[-1] is the program as the user invoked it.
+static int report_interrupt(sf_run_dir *run, const sf_train_state *st, const char *state_path, const char *prog,
+                            const char *out) {
+    sf_run_log(run, "springfield: interrupted (%s) at epoch %d batch %lld; state saved in %s",
+               g_stop == SIGINT ? "SIGINT" : "SIGTERM", st->epoch + 1, (long long)st->batch, state_path);
+    fprintf(stderr, "resume with: %s train --resume %s\n", prog ? prog : "springfield", out);
+    return 130;
+}
+
 static int file_exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0;
@@ -228,7 +240,8 @@ static int make_synthetic(char *dir, size_t n, const sf_run_dir *run, int larges
     cfg.largest = largest;
     cfg.smallest = smallest < largest ? smallest : largest;
     cfg.seed = seed + 1;
-    snprintf(mark, sizeof mark, "%s/.complete-%d-%d-%llu", dir, cfg.largest, cfg.smallest, (unsigned long long)cfg.seed);
+    snprintf(mark, sizeof mark, "%s/.complete-%d-%d-%llu", dir, cfg.largest, cfg.smallest,
+             (unsigned long long)cfg.seed);
     if (file_exists(mark)) return 0;
     double t0 = sf_now();
     int count = sf_synth_write(dir, &cfg, err, errlen);
@@ -254,7 +267,7 @@ int sf_cmd_train(int argc, char **argv) {
     int demo = sf_opt_str(&o, "data") == NULL;
     const char *arch = sf_opt_str(&o, "model");
     int size = (int)sf_opt_int(&o, "size"), batch = (int)sf_opt_int(&o, "batch");
-    int epochs = sf_opt_set(&o, "epochs") ? (int)sf_opt_int(&o, "epochs") : demo ? 6 : 30;
+    int epochs = sf_opt_set(&o, "epochs") ? (int)sf_opt_int(&o, "epochs") : demo ? 20 : 30;
     uint64_t seed = (uint64_t)sf_opt_int(&o, "seed");
     sf_augment_cfg aug;
     int augment;
@@ -307,6 +320,8 @@ int sf_cmd_train(int argc, char **argv) {
     lc.balance = (sf_balance)sf_balance_parse(sf_opt_str(&o, "balance"));
     lc.cache = sf_opt_flag(&o, "cache");
     lc.seed = seed;
+    // A short last batch (possibly 1 image) would give BatchNorm degenerate batch statistics.
+    lc.drop_last = split.n_train > batch;
     sf_loader *train_ld = sf_loader_create(&ds, split.train, split.n_train, &lc);
     sf_loader_cfg vc = sf_loader_eval_defaults(size, batch);
     vc.threads = lc.threads;
@@ -358,7 +373,8 @@ int sf_cmd_train(int argc, char **argv) {
     for (int i = 0; i < split.n_train; i++) counts[ds.labels[split.train[i]]]++;
     char *names_json = sf_json_names((const char *const *)ds.classes, k);
     char *counts_json = sf_json_counts(counts, k);
-    const char *meta[] = {"class_names", names_json, "class_counts", counts_json, "format", "springfield-weights", NULL};
+    const char *meta[] = {"class_names",         names_json, "class_counts", counts_json, "format",
+                          "springfield-weights", NULL};
     cp.meta = meta;
 
     json_t *extra = json_object();
@@ -371,10 +387,12 @@ int sf_cmd_train(int argc, char **argv) {
     json_object_set_new(extra, "classes", json_loads(names_json, 0, NULL));
     if (sf_run_write_config(&run, &o, extra, err, sizeof err)) sf_warn("%s", err);
 
-    sf_run_log(&run, "springfield: train %s %dpx batch %d, %d epochs, %s lr %g%s, %d classes, %d train / %d val images, "
+    sf_run_log(&run,
+               "springfield: train %s %dpx batch %d, %d epochs, %s lr %g%s, %d classes, %d train / %d val images, "
                "%d threads%s -> %s",
-               arch, size, batch, epochs, sf_opt_str(&o, "optimizer"), oc.lr, oc.amsgrad ? " amsgrad" : "", k,
-               split.n_train, split.n_val, sf_threads(), mc.deterministic ? " deterministic" : "", out);
+               arch, size, batch, epochs, sf_opt_str(&o, "optimizer"), oc.lr,
+               oc.kind == SF_OPT_ADAMW && oc.amsgrad ? " amsgrad" : "", k, split.n_train, split.n_val, sf_threads(),
+               mc.deterministic ? " deterministic" : "", out);
     if (!resume) sf_model_print_table(m, stderr);
 
     struct sigaction sa;
@@ -387,7 +405,8 @@ int sf_cmd_train(int argc, char **argv) {
     // Per-run buffers, allocated once.
     int nbuf = sf_model_n_buffers(m);
     size_t buf_bytes = 0;
-    for (int i = 0; i < nbuf; i++) buf_bytes += sf_model_buffer(m, i)->count * sf_dtype_size(sf_model_buffer(m, i)->dtype);
+    for (int i = 0; i < nbuf; i++)
+        buf_bytes += sf_model_buffer(m, i)->count * sf_dtype_size(sf_model_buffer(m, i)->dtype);
     unsigned char *bn_snap = sf_malloc(buf_bytes);  // BatchNorm running stats before each step
     int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
     eval_result ev = {.cm = sf_calloc((size_t)k * k, sizeof(int64_t))};
@@ -397,6 +416,10 @@ int sf_cmd_train(int argc, char **argv) {
     double last_ckpt = sf_now();
 
     while (st.epoch < epochs && status == 0) {
+        if (g_stop) {  // arrived during the last validation: the epoch-end checkpoint is already written
+            status = report_interrupt(&run, &st, cp.state, argv[-1], out);
+            break;
+        }
         double t_epoch = sf_now() - st.epoch_seconds;
         sf_loader_start_epoch(train_ld, st.epoch);
         sf_batch b;
@@ -428,6 +451,7 @@ int sf_cmd_train(int argc, char **argv) {
                     memcpy(p->data, bn_snap + off, nbytes);
                     off += nbytes;
                 }
+                sf_model_weights_changed(m);
                 st.bad_streak++;
                 st.n_skipped++;
                 sf_progress_end(&pg);
@@ -466,18 +490,20 @@ int sf_cmd_train(int argc, char **argv) {
         if (g_stop) {
             st.epoch_seconds = sf_now() - t_epoch;
             save_checkpoint(&cp, &st);
-            sf_run_log(&run, "springfield: interrupted (%s) at epoch %d batch %lld; state saved in %s", g_stop == SIGINT ? "SIGINT" : "SIGTERM",
-                       st.epoch + 1, (long long)st.batch, cp.state);
-            // main passes its argv + 1, so argv[-1] is the program as the user invoked it.
-            fprintf(stderr, "resume with: %s train --resume %s\n", argv[-1] ? argv[-1] : "springfield", out);
-            status = 130;
+            status = report_interrupt(&run, &st, cp.state, argv[-1], out);
             break;
         }
         evaluate(&ev, m, val_ld, k, yt, yp);
-        sf_epoch_record r = {.epoch = st.epoch + 1, .lr = st.lr, .train_loss = st.n_images ? st.sum_loss / st.n_images : NAN,
-                             .train_acc = st.n_images ? (double)st.n_correct / st.n_images : NAN, .val_loss = ev.loss,
-                             .val_acc = ev.acc, .val_f1 = ev.macro_f1, .seconds = sf_now() - t_epoch,
-                             .img_per_s = train_s > 0 ? imgs_this_run / train_s : 0, .skipped = (int)st.n_skipped};
+        sf_epoch_record r = {.epoch = st.epoch + 1,
+                             .lr = st.lr,
+                             .train_loss = st.n_images ? st.sum_loss / st.n_images : NAN,
+                             .train_acc = st.n_images ? (double)st.n_correct / st.n_images : NAN,
+                             .val_loss = ev.loss,
+                             .val_acc = ev.acc,
+                             .val_f1 = ev.macro_f1,
+                             .seconds = sf_now() - t_epoch,
+                             .img_per_s = train_s > 0 ? imgs_this_run / train_s : 0,
+                             .skipped = (int)st.n_skipped};
         char line[512];
         sf_epoch_line(line, sizeof line, &r);
         sf_run_log(&run, "%s", line);
@@ -491,7 +517,8 @@ int sf_cmd_train(int argc, char **argv) {
             char ep[16], acc[32];
             snprintf(ep, sizeof ep, "%d", r.epoch);
             snprintf(acc, sizeof acc, "%.6f", ev.acc);
-            const char *bm[] = {meta[0], meta[1], meta[2], meta[3], meta[4], meta[5], "epoch", ep, "val_acc", acc, NULL};
+            const char *bm[] = {meta[0], meta[1], meta[2],   meta[3], meta[4], meta[5],
+                                "epoch", ep,      "val_acc", acc,     NULL};
             if (sf_model_save(m, cp.best, bm, err, sizeof err)) sf_run_log(&run, "springfield: %s", err);
             else sf_run_log(&run, "springfield: new best val_acc %.4f: %s", ev.acc, cp.best);
         }
@@ -523,28 +550,34 @@ int sf_cmd_train(int argc, char **argv) {
             status = status ? status : 1;
         } else {
             evaluate(&ev, m, val_ld, k, yt, yp);
-            double *p = sf_malloc((size_t)k * sizeof *p), *rc_ = sf_malloc((size_t)k * sizeof *rc_), *f = sf_malloc((size_t)k * sizeof *f);
+            double *p = sf_malloc((size_t)k * sizeof *p), *rec = sf_malloc((size_t)k * sizeof *rec),
+                   *f = sf_malloc((size_t)k * sizeof *f);
             int64_t *sup = sf_malloc((size_t)k * sizeof *sup);
             sf_metrics mt;
-            sf_metrics_compute(&mt, p, rc_, f, sup, ev.cm, k);
+            sf_metrics_compute(&mt, p, rec, f, sup, ev.cm, k);
             char path[4200];
             sf_run_file(path, sizeof path, &run, "per_class.csv");
-            if (sf_write_per_class_csv(path, (const char *const *)ds.classes, k, p, rc_, f, sup, err, sizeof err)) sf_warn("%s", err);
+            if (sf_write_per_class_csv(path, (const char *const *)ds.classes, k, p, rec, f, sup, err, sizeof err))
+                sf_warn("%s", err);
             sf_run_file(path, sizeof path, &run, "confusion.png");
             char title[128];
-            snprintf(title, sizeof title, "validation confusion, best epoch %d (accuracy %.3f)", st.best_epoch, mt.accuracy);
-            if (sf_plot_confusion(path, ev.cm, k, (const char *const *)ds.classes, title, err, sizeof err)) sf_warn("%s", err);
-            sf_run_log(&run,
-                       "springfield: best epoch %d: val_acc %.4f macro_f1 %.4f weighted_f1 %.4f val_loss %.4f (%lld images)"
-                       "; weights %s",
-                       st.best_epoch, mt.accuracy, mt.macro_f1, mt.weighted_f1, ev.loss, (long long)mt.total, cp.best);
+            snprintf(title, sizeof title, "validation confusion, best epoch %d (accuracy %.3f)", st.best_epoch,
+                     mt.accuracy);
+            if (sf_plot_confusion(path, ev.cm, k, (const char *const *)ds.classes, title, err, sizeof err))
+                sf_warn("%s", err);
+            sf_run_log(
+                &run,
+                "springfield: best epoch %d: val_acc %.4f macro_f1 %.4f weighted_f1 %.4f val_loss %.4f (%lld images)"
+                "; weights %s",
+                st.best_epoch, mt.accuracy, mt.macro_f1, mt.weighted_f1, ev.loss, (long long)mt.total, cp.best);
             free(p);
-            free(rc_);
+            free(rec);
             free(f);
             free(sup);
         }
     }
-    if (status == 0) sf_run_log(&run, "springfield: done: %s (history.csv, curves.png, confusion.png, per_class.csv)", out);
+    if (status == 0)
+        sf_run_log(&run, "springfield: done: %s (history.csv, curves.png, confusion.png, per_class.csv)", out);
 
     free(ev.cm);
     free(yt);

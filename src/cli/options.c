@@ -142,7 +142,8 @@ int sf_opts_parse(sf_opts *o, const sf_opt_spec *spec, int n, int argc, char *co
         } else if (eq) {
             v = eq + 1;
         } else {
-            if (a + 1 >= argc || !argv[a + 1]) {
+            // "--size --batch 8": the next word is an option, so this one has no value.
+            if (a + 1 >= argc || !argv[a + 1] || !strncmp(argv[a + 1], "--", 2)) {
                 char what[160];
                 describe(what, sizeof what, &spec[i]);
                 set_err(err, errlen, "--%s needs a value (%s)", spec[i].name, what);

@@ -152,7 +152,10 @@ int sf_run_write_bad_images(const sf_run_dir *d, const char *const *paths, const
     sf_atomic_file *af = sf_atomic_begin(path, err, errlen);
     if (!af) return -1;
     FILE *f = sf_atomic_fp(af);
-    for (int i = 0; i < n; i++) fprintf(f, "%s\t%s\n", paths[i], reasons && reasons[i] ? reasons[i] : "");
+    for (int i = 0; i < n; i++) {
+        if (reasons && reasons[i]) fprintf(f, "%s\t%s\n", paths[i], reasons[i]);
+        else fprintf(f, "%s\n", paths[i]);
+    }
     return sf_atomic_commit(af, err, errlen);
 }
 

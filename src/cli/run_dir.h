@@ -39,7 +39,8 @@ int sf_write_per_class_csv(const char *path, const char *const *names, int k, co
                            const double *recall, const double *f1, const int64_t *support, char *err,
                            size_t errlen);
 
-// One line per image that could not be used: "path<TAB>reason".
+// One line per image that could not be used: "path<TAB>reason", or the path line alone when reasons is
+// NULL (the loader's lines already read "path: reason").
 int sf_run_write_bad_images(const sf_run_dir *d, const char *const *paths, const char *const *reasons, int n,
                             char *err, size_t errlen);
 

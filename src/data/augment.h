@@ -4,7 +4,8 @@
 // RandomResizedCrop(S, scale=(0.08,1), ratio=(3/4,4/3)) -> ToTensor -> Normalize(ImageNet), but never
 // builds the intermediate images: the three geometric steps compose into ONE inverse affine map from
 // output pixel to source pixel, and a single bilinear pass reads the decoded image and writes normalised
-// planar (3,S,S) floats. Source samples outside the rotated image are black (torchvision's fill 0).
+// planar (3,S,S) floats. Source samples outside the rotated image are black (torchvision's fill 0). The
+// rotation is therefore sampled bilinearly, where torchvision's RandomRotation defaults to nearest.
 // Evaluation is the antialiased resize to (S,S) (PIL's BILINEAR, data/resize.h), then normalise.
 #ifndef SF_DATA_AUGMENT_H
 #define SF_DATA_AUGMENT_H

@@ -140,6 +140,8 @@ static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out) {
 
 // The pixels of image idx: from the cache (borrowed, *owned = 0) or freshly decoded (*owned = 1).
 static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *owned) {
+    img->px = NULL;
+    img->w = img->h = 0;
     pthread_mutex_lock(&l->data_mu);
     int bad = l->bad[idx];
     if (!bad && l->cache && l->cache[idx].px) {
@@ -237,7 +239,7 @@ static void *worker_main(void *arg) {
 sf_loader *sf_loader_create(const sf_dataset *ds, const int *idx, int n, const sf_loader_cfg *cfg) {
     if (cfg->size < 1 || cfg->batch < 1 || cfg->threads < 0) sf_die("loader: bad size %d / batch %d / threads %d",
                                                                      cfg->size, cfg->batch, cfg->threads);
-    if (n < 1) sf_die("loader: empty image list");
+    if (n < 0) sf_die("loader: negative image count %d", n);
     sf_loader *l = sf_calloc(1, sizeof *l);
     l->ds = ds;
     l->cfg = *cfg;
@@ -354,6 +356,15 @@ int sf_loader_next(sf_loader *l, sf_batch *b) {
     b->n = sl->n;
     b->number = k;
     return 1;
+}
+
+size_t sf_loader_cache_bytes(const sf_loader *l) {
+    if (!l->cache) return 0;
+    size_t bytes = 0;
+    pthread_mutex_lock((pthread_mutex_t *)&l->data_mu);
+    for (int i = 0; i < l->ds->n; i++) bytes += (size_t)l->cache[i].w * l->cache[i].h * 3;
+    pthread_mutex_unlock((pthread_mutex_t *)&l->data_mu);
+    return bytes;
 }
 
 int sf_loader_n_bad(const sf_loader *l) {

@@ -11,6 +11,7 @@
 //   sf_loader_write_bad(ld, "bad_images.txt");
 //   sf_loader_destroy(ld);
 //
+// One thread consumes (start_epoch / next); the loader's own threads produce.
 // Threads are POSIX threads, not OpenMP, so they do not compete with the compute threads' pool. They fill
 // a ring of `prefetch` batch buffers ahead of the consumer. Each batch is a pure function of (seed, epoch,
 // batch number): image k of an epoch draws its augmentation from sf_hash64(seed, epoch, k), so the output
@@ -23,6 +24,7 @@
 #ifndef SF_DATA_LOADER_H
 #define SF_DATA_LOADER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "data/augment.h"
 #include "data/dataset.h"
@@ -39,7 +41,8 @@ typedef struct {
     sf_balance balance;  // class balancing (sampler.h)
     int shuffle;         // shuffle the epoch order
     int drop_last;       // leave out a final partial batch
-    int cache;           // keep decoded, pre-sized pixels in memory (the --cache option)
+    int cache;           // keep decoded, pre-sized pixels in memory (the --cache option); measured: 1.44 GB
+                         // for the 20,670 Simpsons training images at S = 96
     int decode_side;     // decode near this shorter side: JPEG DCT scaling, then an antialiased resize of
                          // anything still 2x larger. 0 means 2*S, so an image up to 2*S decodes at full
                          // size as PIL does. Cached and uncached runs give equal output.
@@ -54,7 +57,8 @@ sf_loader_cfg sf_loader_eval_defaults(int size, int batch);
 
 typedef struct sf_loader sf_loader;
 
-// The loader reads ds (which must outlive it) at the n dataset indices idx (copied).
+// The loader reads ds (which must outlive it) at the n dataset indices idx (copied). n may be 0 (an
+// empty validation split): every epoch is then empty.
 sf_loader *sf_loader_create(const sf_dataset *ds, const int *idx, int n, const sf_loader_cfg *cfg);
 void sf_loader_destroy(sf_loader *l);
 
@@ -75,6 +79,9 @@ typedef struct {
 // Fills b with the next batch of the epoch and returns 1, or returns 0 at the end of the epoch. The
 // buffers stay valid until the next call to sf_loader_next or sf_loader_start_epoch.
 int sf_loader_next(sf_loader *l, sf_batch *b);
+
+// Bytes of pixels held by the cache (0 without cfg.cache).
+size_t sf_loader_cache_bytes(const sf_loader *l);
 
 // Files that failed so far: "path: reason" lines, sorted by path.
 int sf_loader_n_bad(const sf_loader *l);

@@ -3,7 +3,8 @@
 //
 // A channel block's statistics need every image, so training-mode work is split across threads by
 // channel block; eval mode is elementwise and is split by (image, channel block) plane. The innermost
-// loops run over the vb lanes of one pixel, instantiated for constant vb so that gcc vectorizes them.
+// loops run over the vb lanes of one pixel, instantiated for constant vb so that gcc vectorizes them;
+// they carry `omp simd` so that gcc vectorizes rather than fully unrolls them into scalar code.
 //
 // Statistics: one pass over x of the shifted sums S1 = sum(x - k), S2 = sum((x - k)^2), with k a
 // per-lane estimate of the mean taken from the first pixels. Shifting by k removes the cancellation

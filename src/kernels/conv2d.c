@@ -20,13 +20,13 @@
 
 // One direction (forward or backward-data) as seen by the strip kernel.
 typedef struct {
-    int n_cb, icb;           // input blocks summed over, channels per block
+    int n_cb, icb, icb_last; // input blocks summed over, channels per block, real channels in the last
     int in_h, in_w, in_pix;  // input map; floats per input pixel (vb blocked, 1 plain)
     ptrdiff_t in_cbs, in_is; // input strides: channel block, image
     int out_nb, out_h, out_w;
     int step, in_step;       // output column step within a phase; input column step per strip pixel
     int ocb, ur;             // register blocking: output blocks x strip pixels
-    bool batch_strips;       // strips run across images at one pixel (small maps) instead of along a row
+    int chunk;               // images per work item: the strip length across images
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -41,7 +41,7 @@ struct sf_conv2d_plan {
     conv_dir fwd, bwd;
     int w_chunk;          // images per backward-weights work item
     float *bias_pad;      // (CBo*vb) bias with zero padding
-    float *row_buf;       // per thread: one dx row of ocb blocks (plain dx only)
+    float *row_buf;       // per thread: one dx row of ocb blocks for chunk images (plain dx only)
     float *wpart;         // per thread: dW partial sums [CBo][CBi][KH][KW][vb i][vb o]
     float *bpart;         // per thread: dbias partial sums [CBo*vb]
     ptrdiff_t *taps;      // per thread: 2*KH*KW tap offsets
@@ -78,16 +78,16 @@ static const sf_conv_isa *pick_isa(void) {
     }
 }
 
-// Output blocks per register group: as few groups as possible, then as even as possible.
-// On maps narrower than a strip, rows give short strips whose few accumulators wait on FMA latency and
-// reuse each weight vector only a few times; strips across images at one pixel fill the registers.
-static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int n, bool out_plain) {
-    int groups = cdiv(d->out_nb, SF_CONV_MAX_OCB);
+// Output blocks per register group: as few groups as possible, then as even as possible. Strips run
+// along a row (ur pixels of one image) where the row is long enough to fill them. The columns a row
+// leaves over (narrow maps, the borders where the valid taps change, the tail of a row) run as strips
+// across the images of a chunk at one pixel instead: short row strips would hold few accumulators,
+// wait on FMA latency and reuse each weight vector only a few times.
+static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int n) {
+    int groups = cdiv(d->out_nb, isa->pref_ocb);
     d->ocb = cdiv(d->out_nb, groups);
-    int width = cdiv(d->out_w, d->step), max_ur = isa->max_ur[d->ocb];
-    d->batch_strips = !out_plain && n > 1 && width < max_ur;
-    if (getenv("SF_CONV_BATCH")) d->batch_strips = !out_plain && n > 1 && atoi(getenv("SF_CONV_BATCH"));
-    d->ur = imin(max_ur, d->batch_strips ? n : width);
+    d->ur = isa->max_ur[d->ocb];
+    d->chunk = imin(n, d->ur);
 }
 
 static void dir_alloc_maps(conv_dir *d, int kh, int kw) {
@@ -151,6 +151,7 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
     conv_dir *f = &p->fwd;
     f->icb = x_plain ? 1 : vb;
     f->n_cb = x_plain ? s->ci : p->cbi;
+    f->icb_last = x_plain ? 1 : s->ci - (p->cbi - 1) * vb;
     f->in_h = s->ih;
     f->in_w = s->iw;
     f->in_pix = x_plain ? 1 : vb;
@@ -162,13 +163,14 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
     f->step = 1;
     f->in_step = s->sw;
     fwd_maps(f, s);
-    pick_blocking(f, p->isa, s->n, false);
+    pick_blocking(f, p->isa, s->n);
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
     conv_dir *b = &p->bwd;
     b->icb = vb;
     b->n_cb = p->cbo;
+    b->icb_last = s->co - (p->cbo - 1) * vb;
     b->in_h = s->oh;
     b->in_w = s->ow;
     b->in_pix = vb;
@@ -180,13 +182,13 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
     b->step = s->sw;
     b->in_step = 1;
     bwd_maps(b, s);
-    pick_blocking(b, p->isa, s->n, x_plain);
+    pick_blocking(b, p->isa, s->n);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
 
     p->w_chunk = imin(s->n, imax(1, cdiv(256, s->oh * s->ow)));
     p->bias_pad = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb);
-    if (x_plain) p->row_buf = sf_aligned_alloc(sizeof(float) * (size_t)p->nthr * b->ocb * s->iw * vb);
+    if (x_plain) p->row_buf = sf_aligned_alloc(sizeof(float) * (size_t)p->nthr * b->chunk * b->ocb * s->iw * vb);
     p->wpart_floats = (size_t)p->cbo * p->cbi * kk * vb * vb;
     p->wpart = sf_aligned_alloc(sizeof(float) * p->wpart_floats * p->nthr);
     p->bpart = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb * p->nthr);
@@ -216,7 +218,8 @@ const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p) { return p->algo; }
 size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p) { return p->fwd.w_floats + p->bwd.w_floats; }
 
 // Packs one direction: group og of ocb output blocks holds [cb][kh][kw][i][o][lane] (g <= ocb blocks in
-// the last group). w_of(oc, ic) maps the direction's (output, input) channel to the OIHW element.
+// the last group), zero outside the real channels. transpose: the direction's outputs are the input
+// channels of the convolution (backward-data), so w (Co,Ci,KH,KW) is read transposed.
 static void pack_dir(const sf_conv2d_plan *p, const conv_dir *d, float *dst, const float *w, bool transpose) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw;
@@ -246,16 +249,17 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
     pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
 }
 
-// One output row r of the group of g blocks starting at out (block stride out_cbs, pixel stride vb).
-static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, const float *in,
-                    const float *w, const float *bias, int g, int r, ptrdiff_t *taps) {
+// Output row r of nimg images (image strides in_is, out_is) for the group of g output blocks at out
+// (block stride out_cbs, pixel stride vb). Columns with the same valid taps form runs; a run goes in row
+// strips of ur pixels per image, and what is left of it in strips across the images, column by column.
+static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, ptrdiff_t out_is,
+                    const float *in, const float *w, const float *bias, int g, int r, int nimg, ptrdiff_t *taps) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb;
-    ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw;
+    ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw, in_ps = (ptrdiff_t)d->in_step * d->in_pix;
     sf_conv_kargs a = {
-        .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .in_cbs = d->in_cbs,
-        .in_ps = (ptrdiff_t)d->in_step * d->in_pix, .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb,
-        .out_cbs = out_cbs, .out_ps = (ptrdiff_t)d->step * vb, .tap_in = tap_in, .tap_w = tap_w,
+        .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .icb_last = d->icb_last, .in_cbs = d->in_cbs,
+        .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb, .out_cbs = out_cbs, .tap_in = tap_in, .tap_w = tap_w,
     };
     const int *row_in = d->row_in + (size_t)r * s->kh;
     for (int phase = 0; phase < d->step; phase++) {
@@ -275,81 +279,69 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 }
             }
             a.n_taps = nt;
-            for (int j = 0; j < len; j += d->ur) {
-                a.in = in + j * a.in_ps;
-                a.out = out + (ptrdiff_t)(c + j * d->step) * vb;
-                p->isa->direct(&a, imin(d->ur, len - j), g);
+            int rem = len % d->ur, full = len - rem;
+            // A leftover shorter than the image count fills more registers across images.
+            bool across = rem > 0 && nimg > rem;
+            int row_end = across ? full : len;
+            a.in_ps = in_ps;
+            a.out_ps = (ptrdiff_t)d->step * vb;
+            for (int i = 0; i < nimg; i++)
+                for (int j = 0; j < row_end; j += d->ur) {
+                    a.in = in + i * d->in_is + j * in_ps;
+                    a.out = out + i * out_is + (ptrdiff_t)(c + j * d->step) * vb;
+                    p->isa->direct(&a, imin(d->ur, row_end - j), g);
+                }
+            if (across) {
+                a.in_ps = d->in_is;
+                a.out_ps = out_is;
+                for (int j = full; j < len; j++) {
+                    a.in = in + j * in_ps;
+                    a.out = out + (ptrdiff_t)(c + j * d->step) * vb;
+                    p->isa->direct(&a, nimg, g);
+                }
             }
             c += len * d->step;
         }
     }
 }
 
-// Pixel (r, c) of ur images starting at in/out (image strides in_is, out_is), for every c of row r.
-static void run_pixel_batch(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, ptrdiff_t out_is,
-                            const float *in, const float *w, const float *bias, int g, int r, int ur, ptrdiff_t *taps) {
-    const sf_conv2d_shape *s = &p->s;
-    int vb = p->vb;
-    ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw;
-    sf_conv_kargs a = {
-        .in = in, .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .in_cbs = d->in_cbs, .in_ps = d->in_is,
-        .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb, .out_cbs = out_cbs, .out_ps = out_is,
-        .tap_in = tap_in, .tap_w = tap_w,
-    };
-    const int *row_in = d->row_in + (size_t)r * s->kh;
-    for (int c = 0; c < d->out_w; c++) {
-        unsigned m = d->col_mask[c];
-        int nt = 0;
-        for (int kh = 0; kh < s->kh; kh++) {
-            if (row_in[kh] < 0) continue;
-            for (int kw = 0; kw < s->kw; kw++) {
-                if (!(m >> kw & 1)) continue;
-                tap_in[nt] = ((ptrdiff_t)row_in[kh] * d->in_w + d->col_in[c * s->kw + kw]) * d->in_pix;
-                tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * d->icb * g * vb;
-                nt++;
-            }
-        }
-        a.n_taps = nt;
-        a.out = out + (ptrdiff_t)c * vb;
-        p->isa->direct(&a, ur, g);
-    }
-}
-
-// Rows (or, with batch strips, rows of ur images at once) of one direction; out_plain goes via row_buf.
+// One direction over work items (chunk of images, group of output blocks, output row); plain dx goes
+// through row_buf.
 static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, const float *in, const float *w_dir,
                     const float *bias) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, ng = cdiv(d->out_nb, d->ocb), nthr = imin(sf_threads(), p->nthr);
-    int nb = d->batch_strips ? cdiv(s->n, d->ur) : s->n, kk = s->kh * s->kw;
+    int nb = cdiv(s->n, d->chunk), kk = s->kh * s->kw;
     ptrdiff_t out_cbs = (ptrdiff_t)d->out_h * d->out_w * vb, out_is = out_cbs * d->out_nb;
     size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
+    bool via_buf = d == &p->bwd && p->x_plain;
 #pragma omp parallel for collapse(3) schedule(static) num_threads(nthr)
     for (int b = 0; b < nb; b++)
         for (int og = 0; og < ng; og++)
             for (int r = 0; r < d->out_h; r++) {
                 int t = omp_get_thread_num(), g = imin(d->ocb, d->out_nb - og * d->ocb);
+                int n0 = b * d->chunk, nimg = imin(d->chunk, s->n - n0);
                 const float *w = w_dir + og * d->ocb * per_block, *bg = bias ? bias + og * d->ocb * vb : NULL;
+                const float *in_b = in + n0 * d->in_is;
                 ptrdiff_t *taps = p->taps + t * 2 * kk;
-                if (d->batch_strips) {
-                    int n0 = b * d->ur;
+                if (!via_buf) {
                     float *o = out + n0 * out_is + (og * d->ocb) * out_cbs + (ptrdiff_t)r * d->out_w * vb;
-                    run_pixel_batch(p, d, o, out_cbs, out_is, in + n0 * d->in_is, w, bg, g, r,
-                                    imin(d->ur, s->n - n0), taps);
-                } else if (d != &p->bwd || !p->x_plain) {
-                    float *o = out + b * out_is + (og * d->ocb) * out_cbs + (ptrdiff_t)r * d->out_w * vb;
-                    run_row(p, d, o, out_cbs, in + b * d->in_is, w, bg, g, r, taps);
-                } else {
-                    // Plain dx: compute the row blocked, then scatter its real channels.
-                    float *buf = p->row_buf + (size_t)t * d->ocb * s->iw * vb;
-                    run_row(p, d, buf, (ptrdiff_t)s->iw * vb, in + b * d->in_is, w, NULL, g, r, taps);
+                    run_row(p, d, o, out_cbs, out_is, in_b, w, bg, g, r, nimg, taps);
+                    continue;
+                }
+                // Plain dx: compute the rows blocked, then scatter their real channels.
+                ptrdiff_t buf_cbs = (ptrdiff_t)s->iw * vb, buf_is = buf_cbs * d->ocb;
+                float *buf = p->row_buf + (size_t)t * d->chunk * buf_is;
+                run_row(p, d, buf, buf_cbs, buf_is, in_b, w, NULL, g, r, nimg, taps);
+                for (int i = 0; i < nimg; i++)
                     for (int o = 0; o < g; o++)
                         for (int l = 0; l < vb; l++) {
                             int c = (og * d->ocb + o) * vb + l;
                             if (c >= s->ci) break;
-                            float *drow = out + (((size_t)b * s->ci + c) * s->ih + r) * s->iw;
-                            for (int col = 0; col < s->iw; col++) drow[col] = buf[((size_t)o * s->iw + col) * vb + l];
+                            float *drow = out + (((size_t)(n0 + i) * s->ci + c) * s->ih + r) * s->iw;
+                            const float *src = buf + i * buf_is + o * buf_cbs + l;
+                            for (int col = 0; col < s->iw; col++) drow[col] = src[(size_t)col * vb];
                         }
-                }
             }
 }
 
@@ -391,41 +383,47 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
     ptrdiff_t x_is = (ptrdiff_t)p->fwd.n_cb * s->ih * s->iw * pix;
     ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb, dy_is = dy_cbs * p->cbo;
     const float *dyb = dy + n0 * dy_is + cbo * dy_cbs;
-    for (int cbi = 0; cbi < p->cbi; cbi++) {
-        // A block of vb input channels: interleaved in blocked x, vb separate planes in plain x.
-        const float *xb = x + n0 * x_is + (ptrdiff_t)cbi * vb * s->ih * s->iw;
-        sf_conv_wargs a = {
-            .nic = p->x_plain ? imin(vb, s->ci - cbi * vb) : vb, .n_img = nn,
-            .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
-            .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
-        };
-        for (int kh = 0; kh < s->kh; kh++) {
-            int oh0 = imax(0, cdiv(s->ph - kh, s->sh)), oh1 = imin(s->oh - 1, fdiv(s->ih - 1 + s->ph - kh, s->sh));
-            if (oh1 < oh0) continue;
-            a.rows = oh1 - oh0 + 1;
-            float *tile_kh = part + (((size_t)cbo * p->cbi + cbi) * kk + kh * s->kw) * vb * vb;
-            const float *x_kh = xb + (ptrdiff_t)(oh0 * s->sh - s->ph + kh) * s->iw * pix, *dy_kh = dyb + (ptrdiff_t)oh0 * s->ow * vb;
-            // Plain input with few channels: kernel columns whose output columns are all valid share a
-            // pass (wgrad_plain); the columns valid for only some of them go tap by tap.
-            int kwn_max = p->x_plain && a.nic <= 3 ? p->isa->max_kwn[a.nic] : 1;
-            for (int k0 = 0; k0 < s->kw; k0 += kwn_max) {
-                int kwn = imin(kwn_max, s->kw - k0), lo = 0, hi = -1;
-                if (kwn > 1) {
-                    lo = wcol_lo(s, k0);
-                    hi = wcol_hi(s, k0 + kwn - 1);
-                    if (hi >= lo) {
-                        wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, k0, lo, hi);
-                        p->isa->wgrad_plain(&a, kwn);
+    // Bands of output rows small enough (~64 KiB of dy) to stay in cache across every input block and tap.
+    int band = imax(1, (int)(65536 / ((size_t)nn * s->ow * vb * sizeof(float))));
+    for (int rb = 0; rb < s->oh; rb += band) {
+        for (int cbi = 0; cbi < p->cbi; cbi++) {
+            // A block of vb input channels: interleaved in blocked x, vb separate planes in plain x. Only
+        // real channels get tiles; those of the padding stay zero from the clear.
+            const float *xb = x + n0 * x_is + (ptrdiff_t)cbi * vb * s->ih * s->iw;
+            sf_conv_wargs a = {
+                .nic = imin(vb, s->ci - cbi * vb), .n_img = nn,
+                .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
+                .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
+            };
+            for (int kh = 0; kh < s->kh; kh++) {
+                int oh0 = imax(rb, cdiv(s->ph - kh, s->sh));
+                int oh1 = imin(imin(s->oh, rb + band) - 1, fdiv(s->ih - 1 + s->ph - kh, s->sh));
+                if (oh1 < oh0) continue;
+                a.rows = oh1 - oh0 + 1;
+                float *tile_kh = part + (((size_t)cbo * p->cbi + cbi) * kk + kh * s->kw) * vb * vb;
+                const float *x_kh = xb + (ptrdiff_t)(oh0 * s->sh - s->ph + kh) * s->iw * pix, *dy_kh = dyb + (ptrdiff_t)oh0 * s->ow * vb;
+                // Plain input with few channels: kernel columns whose output columns are all valid share a
+                // pass (wgrad_plain); the columns valid for only some of them go tap by tap.
+                int kwn_max = p->x_plain && a.nic <= 3 ? p->isa->max_kwn[a.nic] : 1;
+                for (int k0 = 0; k0 < s->kw; k0 += kwn_max) {
+                    int kwn = imin(kwn_max, s->kw - k0), lo = 0, hi = -1;
+                    if (kwn > 1) {
+                        lo = wcol_lo(s, k0);
+                        hi = wcol_hi(s, k0 + kwn - 1);
+                        if (hi >= lo) {
+                            wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, k0, lo, hi);
+                            p->isa->wgrad_plain(&a, kwn);
+                        }
                     }
-                }
-                for (int kw = k0; kw < k0 + kwn; kw++) {
-                    int c0 = wcol_lo(s, kw), c1 = wcol_hi(s, kw);
-                    if (hi < lo) {
-                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) p->isa->wgrad(&a);
-                        continue;
+                    for (int kw = k0; kw < k0 + kwn; kw++) {
+                        int c0 = wcol_lo(s, kw), c1 = wcol_hi(s, kw);
+                        if (hi < lo) {
+                            if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) p->isa->wgrad(&a);
+                            continue;
+                        }
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) p->isa->wgrad(&a);
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) p->isa->wgrad(&a);
                     }
-                    if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) p->isa->wgrad(&a);
-                    if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) p->isa->wgrad(&a);
                 }
             }
         }
@@ -464,8 +462,9 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
                 wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), it % p->cbo);
             }
         }
-#pragma omp for collapse(2) schedule(static)
-        for (int co = 0; co < s->co; co++)
+        // One pass reduces dW and dbias in thread order; the region's end is the only barrier left.
+#pragma omp for schedule(static) nowait
+        for (int co = 0; co < s->co; co++) {
             for (int ci = 0; ci < s->ci; ci++)
                 for (int k = 0; k < kk; k++) {
                     size_t idx = ((((size_t)(co / vb) * p->cbi + ci / vb) * kk + k) * vb + ci % vb) * vb + co % vb;
@@ -473,9 +472,7 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
                     for (int u = 0; u < nt; u++) acc += p->wpart[u * p->wpart_floats + idx];
                     dw_oihw[((size_t)co * s->ci + ci) * kk + k] = acc;
                 }
-        if (dbias) {
-#pragma omp for schedule(static)
-            for (int co = 0; co < s->co; co++) {
+            if (dbias) {
                 float acc = 0.0f;
                 for (int u = 0; u < nt; u++) acc += p->bpart[u * bsz + co];
                 dbias[co] = acc;

@@ -5,6 +5,10 @@
 // (8 or 16 floats: blocked input at stride 1 or 2), so every broadcast is one addressed load.
 #include "kernels/conv2d_internal.h"
 
+// Predictive commoning and the SLP vectorizer carry input values from one loop iteration to the next
+// in spilled registers; plain broadcasts from memory are what the tiles want.
+#pragma GCC optimize("no-predictive-commoning", "no-tree-slp-vectorize")
+
 #include <immintrin.h>
 
 #define VB 8
@@ -22,6 +26,10 @@ typedef __m256 V;
     X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2)                                                             \
     X(1, 3) X(2, 3) X(3, 3) X(4, 3)                                                                             \
     X(1, 4) X(2, 4)
+// The tiles with ocb <= 2, also built for plain input at pixel stride 1 and 2.
+#define FOR_EACH_PLAIN_TILE(X) \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) \
+    X(13, 1) X(14, 1) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2)
 #define MAX_UR 14
 
 // Weight-gradient tiles: every count of input channels 1..8.
@@ -38,6 +46,7 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .name = "avx2",
     .vb = VB,
     .max_ur = {0, 14, 6, 4, 2},
+    .pref_ocb = 2,
     .direct = direct_avx2,
     .wgrad = wgrad_avx2,
     .max_kwn = {0, 7, 7, 4},

@@ -23,7 +23,7 @@
 typedef struct {
     float *out;
     const float *in, *w, *bias;  // bias: ocb*vb values or NULL (zero)
-    int n_cb, icb, n_taps;
+    int n_cb, icb, icb_last, n_taps;  // icb_last: real channels of the last block (the rest are zero)
     ptrdiff_t in_cbs, in_ps, w_cb, out_cbs, out_ps;
     const ptrdiff_t *tap_in, *tap_w;
 } sf_conv_kargs;
@@ -41,6 +41,7 @@ typedef struct {
     const char *name;  // "avx512" ...
     int vb;
     int max_ur[SF_CONV_MAX_OCB + 1];
+    int pref_ocb;      // widest ocb worth taking: its max_ur still hides the FMA latency
     void (*direct)(const sf_conv_kargs *a, int ur, int ocb);
     void (*wgrad)(const sf_conv_wargs *a);
     int max_kwn[4];  // max_kwn[nic]: kernel columns wgrad_plain keeps in registers, nic <= 3
@@ -58,7 +59,8 @@ extern const sf_conv_isa sf_conv_isa_neon;
 
 // Kernel generator shared by the vector ISA files. Each of them defines V (the vector type), VB (its
 // lanes), VZERO/VLOAD/VSTORE/VBCAST/VFMA (VFMA(a, b, c) = a*b + c), MAX_UR, FOR_EACH_TILE(X) (the
-// (ur, ocb) tiles that fit its registers), FOR_EACH_NIC(X) (1..VB) and FOR_EACH_WPLAIN(X) (the
+// (ur, ocb) tiles that fit its registers), FOR_EACH_PLAIN_TILE(X) (those with ocb <= 2),
+// FOR_EACH_NIC(X) (1..VB) and FOR_EACH_WPLAIN(X) (the
 // (nic, kwn) plain weight-gradient tiles that fit), then expands
 // SF_CONV_DEFINE_KERNELS(isa) into direct_<isa> and wgrad_<isa>. Tile sizes are compile-time constants
 // so that the accumulator arrays live in registers; PS (input pixel stride) and XCS (input channel
@@ -73,9 +75,10 @@ extern const sf_conv_isa sf_conv_isa_neon;
         const ptrdiff_t ps_ = (PS) ? (PS) : a->in_ps;                                                            \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
+            const int ni_ = cb == a->n_cb - 1 ? a->icb_last : (ICB);                                             \
             for (int t = 0; t < a->n_taps; t++) {                                                                \
                 const float *in = inb + a->tap_in[t], *w = wb + a->tap_w[t];                                     \
-                for (int i = 0; i < (ICB); i++) {                                                                \
+                for (int i = 0; i < ni_; i++) {                                                                  \
                     V wv[OCB];                                                                                   \
                     _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) wv[o] = VLOAD(w + (i * OCB + o) * VB); \
                     _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) {                                      \
@@ -139,6 +142,11 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
 #define SF_CONV_TAB_TILE(UR, OCB)                                                                               \
     [0][OCB][UR] = d1_##UR##_##OCB, [1][OCB][UR] = d2_##UR##_##OCB, [2][OCB][UR] = dn_##UR##_##OCB,              \
     [3][OCB][UR] = dp_##UR##_##OCB,
+// Plain input (first layer) at pixel stride 1 or 2 for the tiles of FOR_EACH_PLAIN_TILE (ocb <= 2).
+#define SF_CONV_DEF_PLAIN_TILE(UR, OCB)                                                                         \
+    static void dq1_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 1)                      \
+    static void dq2_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 2)
+#define SF_CONV_TAB_PLAIN_TILE(UR, OCB) [0][OCB][UR] = dq1_##UR##_##OCB, [1][OCB][UR] = dq2_##UR##_##OCB,
 #define SF_CONV_DEF_WGRAD(NA) static void w_##NA(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(NA, 0)
 #define SF_CONV_TAB_WGRAD(NA) [NA] = w_##NA,
 #define SF_CONV_DEF_WPLAIN(NCI, KWN) static void wp_##NCI##_##KWN(const sf_conv_wargs *a) SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)
@@ -148,7 +156,13 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
     FOR_EACH_TILE(SF_CONV_DEF_TILE)                                                                              \
     static const sf_conv_direct_fn direct_tab_[4][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {                           \
         FOR_EACH_TILE(SF_CONV_TAB_TILE)};                                                                        \
+    FOR_EACH_PLAIN_TILE(SF_CONV_DEF_PLAIN_TILE)                                                                  \
+    static const sf_conv_direct_fn plain_tab_[2][3][MAX_UR + 1] = {FOR_EACH_PLAIN_TILE(SF_CONV_TAB_PLAIN_TILE)}; \
     static void direct_##ISA(const sf_conv_kargs *a, int ur, int ocb) {                                          \
+        if (a->icb == 1 && ocb <= 2 && (a->in_ps == 1 || a->in_ps == 2)) {                                       \
+            plain_tab_[a->in_ps - 1][ocb][ur](a);                                                                \
+            return;                                                                                              \
+        }                                                                                                        \
         int v_ = a->icb == 1 ? 3 : a->in_ps == VB ? 0 : a->in_ps == 2 * VB ? 1 : 2;                              \
         direct_tab_[v_][ocb][ur](a);                                                                             \
     }                                                                                                            \

@@ -5,6 +5,10 @@
 // (4 or 8 floats: blocked input at stride 1 or 2), so every broadcast is one addressed load.
 #include "kernels/conv2d_internal.h"
 
+// Predictive commoning and the SLP vectorizer carry input values from one loop iteration to the next
+// in spilled registers; plain broadcasts from memory are what the tiles want.
+#pragma GCC optimize("no-predictive-commoning", "no-tree-slp-vectorize")
+
 #include <arm_neon.h>
 
 #define VB 4
@@ -24,6 +28,12 @@ typedef float32x4_t V;
     X(14, 2)                                                                                                    \
     X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3) X(8, 3) X(9, 3)                                     \
     X(1, 4) X(2, 4) X(3, 4) X(4, 4) X(5, 4) X(6, 4)
+// The tiles with ocb <= 2, also built for plain input at pixel stride 1 and 2.
+#define FOR_EACH_PLAIN_TILE(X) \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) \
+    X(13, 1) X(14, 1) X(15, 1) X(16, 1) X(17, 1) X(18, 1) X(19, 1) X(20, 1) X(21, 1) X(22, 1) X(23, 1) \
+    X(24, 1) X(25, 1) X(26, 1) X(27, 1) X(28, 1) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) \
+    X(8, 2) X(9, 2) X(10, 2) X(11, 2) X(12, 2) X(13, 2) X(14, 2)
 #define MAX_UR 28
 
 // Weight-gradient tiles: every count of input channels 1..4.
@@ -40,6 +50,7 @@ const sf_conv_isa sf_conv_isa_neon = {
     .name = "neon",
     .vb = VB,
     .max_ur = {0, 28, 14, 9, 6},
+    .pref_ocb = 4,
     .direct = direct_neon,
     .wgrad = wgrad_neon,
     .max_kwn = {0, 7, 7, 7},

@@ -16,7 +16,7 @@ static void direct_scalar(const sf_conv_kargs *a, int ur, int ocb) {
         for (int t = 0; t < a->n_taps; t++) {
             const float *in = a->in + cb * a->in_cbs + a->tap_in[t];
             const float *w = a->w + cb * a->w_cb + a->tap_w[t];
-            for (int i = 0; i < a->icb; i++)
+            for (int i = 0; i < (cb == a->n_cb - 1 ? a->icb_last : a->icb); i++)
                 for (int j = 0; j < ur; j++) {
                     float v = in[j * a->in_ps + i];
                     for (int o = 0; o < ocb; o++)
@@ -56,6 +56,7 @@ const sf_conv_isa sf_conv_isa_scalar = {
     .name = "scalar",
     .vb = VB,
     .max_ur = {0, 8, 4, 2, 2},
+    .pref_ocb = 4,
     .direct = direct_scalar,
     .wgrad = wgrad_scalar,
     .max_kwn = {0, 7, 7, 7},

@@ -3,7 +3,7 @@
 // Source coordinates follow F.interpolate exactly: src = (dst + 0.5) * in/out - 0.5, clamped at 0,
 // in float as PyTorch computes it; the upper neighbour is clamped to the last row/column. Planes
 // (image, channel block) are independent and split across threads; the innermost loop runs over the vb
-// contiguous lanes of one pixel.
+// contiguous lanes of one pixel (marked `omp simd` so that gcc vectorizes rather than unrolls it).
 #include "kernels/resize.h"
 
 #include <string.h>

@@ -1,15 +1,21 @@
 // sgemm.c: the portable BLIS-style five-loop driver of sf_sgemm (sgemm.h).
 //
-//   for jc in n by NC                     B panel KC x NC lives in L3, shared by the threads
-//     for pc in k by KC                   pack op(B)[pc, jc] (threads pack disjoint slivers)
+//   for jc in n by NC                     B panel KC x NC (L2/L3)
+//     for pc in k by KC                   pack op(B)[pc, jc]
 //       for ic in this thread's m by MC   pack op(A)[ic, pc] into this thread's buffer (lives in L2)
 //         for jr in this thread's n by NR     the B sliver KC x NR stays in L1 ...
 //           for ir in MC by MR                ... while the A slivers stream past it
-//             micro-kernel: C[ir, jr] (MR x NR) += A sliver * B sliver
+//             micro-kernel: C[ir, jr] (MR x NR) = alpha A sliver * B sliver + beta C   (contract in
+//                                                                                       sgemm_internal.h)
 //
-// Threads form a tm x tn grid over (m, n) chosen per call to balance the tiles. A skinny operand
-// (m or n <= SKINNY) is not worth packing when the kernel can read it in place (contract in
-// sgemm_internal.h): then only its ragged last sliver is packed.
+// Threads form a tm x tn grid over (m, n) chosen per call to balance the tiles. With tm == 1 each
+// thread owns a range of columns and runs the loops above on it alone (its own B, no barriers); with
+// tm > 1 the threads pack each B panel together, meet at a barrier, and split m.
+//
+// Skinny path: when m <= SKINNY and B is not transposed, the kernel reads B's rows in place (no packing
+// of B at all; only the ragged last sliver is packed), and likewise for op(A) when n <= SKINNY and A is
+// transposed. Otherwise, when one MC block holds all of m, NC shrinks so that each packed B chunk is
+// consumed from L2 right after packing instead of making a round trip through L3.
 #include "kernels/sgemm.h"
 #include "kernels/cpu.h"
 #include "kernels/sgemm_internal.h"
@@ -76,12 +82,39 @@ void sf_sgemm_get_blocking(int *mr, int *nr, int *mc, int *kc, int *nc, const ch
 }
 
 // Packing buffers: one set per OS thread, grown on demand and then reused by every later call (OpenMP
-// keeps its worker threads, so steady-state calls allocate nothing).
+// keeps its worker threads, so steady-state calls allocate nothing). A thread-specific key frees them
+// when a thread that used them exits.
 typedef struct {
     float *p;
     size_t cap;
 } buffer;
-static _Thread_local buffer tl_a, tl_b, tl_edge;
+typedef struct {
+    buffer a, b, edge;
+    bool registered;
+} buffers;
+static _Thread_local buffers tl;
+static pthread_key_t g_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+static void free_buffers(void *p) {
+    buffers *t = p;
+    sf_free_aligned(t->a.p);
+    sf_free_aligned(t->b.p);
+    sf_free_aligned(t->edge.p);
+    *t = (buffers){0};
+}
+static void key_init(void) {
+    if (pthread_key_create(&g_key, free_buffers)) sf_die("pthread_key_create failed");
+}
+
+static buffers *thread_buffers(void) {
+    if (!tl.registered) {
+        pthread_once(&g_key_once, key_init);
+        pthread_setspecific(g_key, &tl);
+        tl.registered = true;
+    }
+    return &tl;
+}
 
 static float *buffer_get(buffer *b, size_t floats) {
     if (floats > b->cap) {
@@ -118,7 +151,7 @@ static void scale_c(float *c, int m, int n, int ldc, float beta) {
     for (int i = 0; i < m; i++) {
         float *ci = c + (long)i * ldc;
         if (beta == 0.0f) memset(ci, 0, (size_t)n * sizeof(float));
-        else
+        else if (beta != 1.0f)
             for (int j = 0; j < n; j++) ci[j] *= beta;
     }
 }
@@ -150,9 +183,10 @@ static void run_thread(const plan *pl, int tid, int nthreads) {
     // Equal MC blocks over this thread's rows: m = 1024 with MC = 1022 must not leave a 2-row block
     // that streams all of B again for almost no work.
     const int mc = even_block(m_hi - m_lo, pl->mc, mr);
-    float *apack = buffer_get(&tl_a, (size_t)pl->mc * kc);
-    float *edge = buffer_get(&tl_edge, (size_t)(mr > nr ? mr : nr) * kc);
-    float *bpack = priv && pl->pack_b ? buffer_get(&tl_b, (size_t)(nc + nr) * kc) : pl->bpack;
+    buffers *bufs = thread_buffers();
+    float *apack = buffer_get(&bufs->a, (size_t)pl->mc * kc);
+    float *edge = buffer_get(&bufs->edge, (size_t)(mr > nr ? mr : nr) * kc);
+    float *bpack = priv && pl->pack_b ? buffer_get(&bufs->b, (size_t)(nc + nr) * kc) : pl->bpack;
     const sf_sgemm_ukernel_fn kern = pl->arch.kernel;
 
     for (int jc = n_lo; jc < n_hi; jc += nc) {
@@ -183,7 +217,7 @@ static void run_thread(const plan *pl, int tid, int nthreads) {
             for (int ic = m_lo; ic < m_hi; ic += mc) {
                 const int mcur = m_hi - ic < mc ? m_hi - ic : mc;
                 const float *asrc = pl->ta ? pl->a + (long)pc * pl->lda + ic : pl->a + (long)ic * pl->lda + pc;
-                if (pl->pack_a) sf_sgemm_pack_a(apack, pl->ta, asrc, pl->lda, mcur, kcur, mr);
+                if (pl->pack_a) pl->arch.pack_a(apack, pl->ta, asrc, pl->lda, mcur, kcur, mr);
                 for (int jp = j_lo; jp < j_hi; jp++) {
                     const int jr = jp * nr, n_eff = ncur - jr < nr ? ncur - jr : nr;
                     const float *bs;
@@ -211,15 +245,15 @@ static void run_thread(const plan *pl, int tid, int nthreads) {
             }
         }
     }
-    (void)nthreads;
 }
 
-// Thread grid: the fewest padded tiles on the busiest thread; ties go to splitting m, which shares the
-// packed B panel instead of packing A twice.
+// Thread grid: the fewest padded tiles on the busiest thread; ties go to splitting n (tm == 1), where
+// each thread packs its own B and A and never waits at a barrier, which matters on a shared machine
+// where a descheduled thread would stall its partner at every KC step.
 static void choose_grid(plan *pl, int nt) {
     const int mr = pl->arch.mr, nr = pl->arch.nr;
     int best = -1;
-    for (int tm = nt; tm >= 1; tm--) {
+    for (int tm = 1; tm <= nt; tm++) {
         if (nt % tm) continue;
         int tn = nt / tm;
         int work = ((pl->m + mr - 1) / mr + tm - 1) / tm * (((pl->n + nr - 1) / nr + tn - 1) / tn);
@@ -262,9 +296,10 @@ void sf_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
     // Below ~64^3 multiply-adds the fork and the barriers cost more than a second core saves.
     if ((double)m * n * k < 262144.0) nt = 1;
     choose_grid(&pl, nt);
-    if (pl.pack_b) {
+    if (pl.pack_b && pl.tm > 1) {
+        // The panel the threads share lives in the calling thread's buffer.
         const int ncols = n < pl.nc ? n : pl.nc, nc_max = (ncols + nr - 1) / nr * nr;
-        pl.bpack = buffer_get(&tl_b, (size_t)nc_max * (k < pl.kc ? k : pl.kc));
+        pl.bpack = buffer_get(&thread_buffers()->b, (size_t)nc_max * pl.kc);
     }
     if (nt == 1) {
         run_thread(&pl, 0, 1);
@@ -277,9 +312,10 @@ void sf_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
 #else
         int tid = 0, got = 1;
 #endif
-        // OpenMP may hand out a smaller team than asked (thread limits): re-grid for the team we got.
+        // OpenMP may hand out a smaller team than asked (thread limits): then split n only, which needs
+        // no shared buffer and no barrier.
         plan mine = pl;
-        if (got != nt) choose_grid(&mine, got);
+        if (got != nt) mine.tm = 1, mine.tn = got;
         run_thread(&mine, tid, got);
     }
 }

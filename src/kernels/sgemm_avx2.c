@@ -11,21 +11,28 @@
 
 enum { MR = 6, NR = 16 };
 
-// acc is (M, NV) ymm; c is (M, up to 8*NV) with row stride ldc, the last vector masked by `last`
-static inline __attribute__((always_inline)) void tile(const int M, const int NV, int k, const float *a, long rs_a,
-                                                       const float *b, long rs_b, float *c, long ldc, float alpha,
-                                                       float beta, __m256i last) {
+// acc is (M, NV) ymm; c is (M, up to 8*NV) with row stride ldc, the last vector masked by `last`;
+// PF: B is read in place (rs_b != NR), prefetch the next sliver's line
+static inline __attribute__((always_inline)) void tile(const int M, const int NV, const int PF, int k,
+                                                       const float *a, long rs_a, const float *b, long rs_b,
+                                                       float *c, long ldc, float alpha, float beta,
+                                                       __m256i last) {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T1);
     }
 #pragma GCC unroll 4
     for (int p = 0; p < k; p++) {
         const __m256 b0 = _mm256_loadu_ps(b);
         const __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
+        // The A slivers of one MC block are back to back: pull the stream ~0.5 KiB ahead into L1.
+        _mm_prefetch((const char *)(a + 128), _MM_HINT_T0);
+        // B read in place (rs_b != NR): its rows are far apart and the prefetchers lose track, so fetch
+        // the line the next sliver will need a few rows ahead.
+        if (PF) _mm_prefetch((const char *)(b + 4 * rs_b + NR), _MM_HINT_T0);
 #pragma GCC unroll 6
         for (int i = 0; i < M; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -53,8 +60,9 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
 
 #define SF_TILE_CASE(M)                                                                                  \
     case M:                                                                                              \
-        if (n_eff > 8) tile(M, 2, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);                      \
-        else tile(M, 1, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);                                \
+        if (n_eff > 8 && rs_b != NR) tile(M, 2, 1, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);     \
+        else if (n_eff > 8) tile(M, 2, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);              \
+        else tile(M, 1, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);                             \
         break;
 
 void sf_sgemm_ukernel_avx2_6x16(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,

@@ -12,17 +12,21 @@
 
 enum { MR = 14, NR = 32 };
 
-// acc is (M, NV) zmm; c is (M, up to 16*NV) with row stride ldc, the last vector masked by `last`
-static inline __attribute__((always_inline)) void tile(const int M, const int NV, const int PF, int k, const float *a, long rs_a,
-                                                       const float *b, long rs_b, float *c, long ldc, float alpha,
-                                                       float beta, __mmask16 last) {
+// acc is (M, NV) zmm; c is (M, up to 16*NV) with row stride ldc, the last vector masked by `last`;
+// PF: B is read in place (rs_b != NR), prefetch the next sliver's lines
+static inline __attribute__((always_inline)) void tile(const int M, const int NV, const int PF, int k,
+                                                       const float *a, long rs_a, const float *b, long rs_b,
+                                                       float *c, long ldc, float alpha, float beta,
+                                                       __mmask16 last) {
     __m512 acc[MR][2];
 #pragma GCC unroll 14
     for (int i = 0; i < M; i++) {
         acc[i][0] = _mm512_setzero_ps();
         acc[i][1] = _mm512_setzero_ps();
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        if (NV > 1) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        // C into L2 only: with a leading dimension a multiple of 1024 floats all 14 rows share one 12-way
+        // L1 set, so lines pulled into L1 this early could evict each other before the update at the end.
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T1);
+        if (NV > 1) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T1);
     }
 #pragma GCC unroll 4
     for (int p = 0; p < k; p++) {
@@ -30,6 +34,8 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
         const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
         // The A slivers of one MC block are back to back: pull the stream ~1 KiB ahead into L1.
         _mm_prefetch((const char *)(a + 256), _MM_HINT_T0);
+        // B read in place (rs_b != NR): its rows are far apart and the prefetchers lose track, so fetch
+        // the two lines the next sliver will need a few rows ahead.
         if (PF) {
             _mm_prefetch((const char *)(b + 4 * rs_b + NR), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + 4 * rs_b + NR + 16), _MM_HINT_T0);
@@ -146,5 +152,35 @@ void sf_sgemm_pack_b_avx512_32(float *restrict dst, bool trans_b, const float *r
         if (kc16 < kc)
             for (int j = 0; j < NR; j++)
                 for (int p = kc16; p < kc; p++) dst[(long)p * NR + j] = src[(long)j * ldb + p];
+    }
+}
+
+// sf_sgemm_pack_a for MR = 14 with the interleave done 16 x 16 in registers: 14 rows of A (2 zero rows
+// pad the transpose), 16 floats each, become 16 k steps of 14. Ragged slivers and k tails use the
+// portable routine. dst is (ceil(mc/14), kc, 14); a is (mc,kc) with row stride lda unless trans_a.
+void sf_sgemm_pack_a_avx512_14(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc,
+                               int mr) {
+    if (trans_a || mr != MR) {
+        sf_sgemm_pack_a(dst, trans_a, a, lda, mc, kc, mr);
+        return;
+    }
+    const int kc16 = kc / 16 * 16;
+    for (int i0 = 0; i0 < mc; i0 += MR, dst += (long)MR * kc) {
+        const float *src = a + (long)i0 * lda;
+        if (mc - i0 < MR) {
+            sf_sgemm_pack_a(dst, false, src, lda, mc - i0, kc, MR);
+            break;
+        }
+        for (int p0 = 0; p0 < kc16; p0 += 16) {
+            __m512 r[16];
+#pragma GCC unroll 14
+            for (int i = 0; i < MR; i++) r[i] = _mm512_loadu_ps(src + (long)i * lda + p0);
+            r[14] = r[15] = _mm512_setzero_ps();
+            transpose16(r);
+#pragma GCC unroll 16
+            for (int p = 0; p < 16; p++) _mm512_mask_storeu_ps(dst + (long)(p0 + p) * MR, (__mmask16)0x3fff, r[p]);
+        }
+        for (int i = 0; i < MR; i++)
+            for (int p = kc16; p < kc; p++) dst[(long)p * MR + i] = src[(long)i * lda + p];
     }
 }

@@ -40,7 +40,9 @@
 
 typedef void (*sf_sgemm_ukernel_fn)(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
                                    long ldc, float alpha, float beta, int m_eff, int n_eff);
-// Same contract as sf_sgemm_pack_b below.
+// Same contracts as sf_sgemm_pack_a / sf_sgemm_pack_b below.
+typedef void (*sf_sgemm_pack_a_fn)(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc,
+                                  int mr);
 typedef void (*sf_sgemm_pack_b_fn)(float *restrict dst, bool trans_b, const float *restrict b, int ldb, int kc, int nc,
                                   int nr);
 
@@ -49,6 +51,7 @@ typedef struct {
     const char *name;            // e.g. "avx512_14x32"
     int mr, nr;                  // register tile
     sf_sgemm_ukernel_fn kernel;
+    sf_sgemm_pack_a_fn pack_a;   // sf_sgemm_pack_a, or an ISA version of it
     sf_sgemm_pack_b_fn pack_b;   // sf_sgemm_pack_b, or an ISA version of it
 } sf_sgemm_arch;
 
@@ -61,6 +64,8 @@ void sf_sgemm_ukernel_scalar_slow_4x8(int k, const float *a, long rs_a, const fl
 #if defined(__x86_64__)
 void sf_sgemm_ukernel_avx512_14x32(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
                                    long ldc, float alpha, float beta, int m_eff, int n_eff);
+void sf_sgemm_pack_a_avx512_14(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc,
+                               int mr);
 void sf_sgemm_pack_b_avx512_32(float *restrict dst, bool trans_b, const float *restrict b, int ldb, int kc, int nc,
                                int nr);
 void sf_sgemm_ukernel_avx2_6x16(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
@@ -86,7 +91,7 @@ void sf_sgemm_pack_b(float *restrict dst, bool trans_b, const float *restrict b,
 // and per call KC, MC and NC shrink to split k, m and n into equal blocks; when all of m fits one MC
 // block, NC shrinks further so that each packed B chunk stays in L2 (it is used once, right away).
 //
-//   ISA      kernel                          MR  NR   pack_b             MC   KC   NC  (L1d 48K, L2 2M, L3 300M)
+//   ISA      kernel                          MR  NR   packing            MC   KC   NC  (L1d 48K, L2 2M, L3 300M)
 //   avx512   sf_sgemm_ukernel_avx512_14x32   14  32   transposes in zmm  1022 192 4096
 //   avx2     sf_sgemm_ukernel_avx2_6x16       6  16   portable            678 384 4096
 //   neon     sf_sgemm_ukernel_neon_8x12       8  12   portable            (from the host's caches)
@@ -96,18 +101,20 @@ void sf_sgemm_pack_b(float *restrict dst, bool trans_b, const float *restrict b,
 static inline sf_sgemm_arch sf_sgemm_arch_for(sf_isa isa) {
 #ifdef SF_SLOW_GEMM
     (void)isa;
-    return (sf_sgemm_arch){"scalar_slow_4x8", 4, 8, sf_sgemm_ukernel_scalar_slow_4x8, sf_sgemm_pack_b};
+    return (sf_sgemm_arch){"scalar_slow_4x8", 4, 8, sf_sgemm_ukernel_scalar_slow_4x8, sf_sgemm_pack_a,
+                           sf_sgemm_pack_b};
 #else
     switch (isa) {
 #if defined(__x86_64__)
     case SF_ISA_AVX512:
-        return (sf_sgemm_arch){"avx512_14x32", 14, 32, sf_sgemm_ukernel_avx512_14x32, sf_sgemm_pack_b_avx512_32};
-    case SF_ISA_AVX2: return (sf_sgemm_arch){"avx2_6x16", 6, 16, sf_sgemm_ukernel_avx2_6x16, sf_sgemm_pack_b};
+        return (sf_sgemm_arch){"avx512_14x32", 14, 32, sf_sgemm_ukernel_avx512_14x32, sf_sgemm_pack_a_avx512_14,
+                               sf_sgemm_pack_b_avx512_32};
+    case SF_ISA_AVX2: return (sf_sgemm_arch){"avx2_6x16", 6, 16, sf_sgemm_ukernel_avx2_6x16, sf_sgemm_pack_a, sf_sgemm_pack_b};
 #endif
 #if defined(__aarch64__)
-    case SF_ISA_NEON: return (sf_sgemm_arch){"neon_8x12", 8, 12, sf_sgemm_ukernel_neon_8x12, sf_sgemm_pack_b};
+    case SF_ISA_NEON: return (sf_sgemm_arch){"neon_8x12", 8, 12, sf_sgemm_ukernel_neon_8x12, sf_sgemm_pack_a, sf_sgemm_pack_b};
 #endif
-    default: return (sf_sgemm_arch){"scalar_4x8", 4, 8, sf_sgemm_ukernel_scalar_4x8, sf_sgemm_pack_b};
+    default: return (sf_sgemm_arch){"scalar_4x8", 4, 8, sf_sgemm_ukernel_scalar_4x8, sf_sgemm_pack_a, sf_sgemm_pack_b};
     }
 #endif
 }

@@ -4,6 +4,19 @@
 
 #include <string.h>
 
+// One sliver row: a constant-size memcpy for the register-tile widths compiles to a few vector moves,
+// where a variable-size one is a library call per 32-128 bytes.
+static inline void copy_row(float *restrict d, const float *restrict s, int n) {
+    switch (n) {
+    case 8: memcpy(d, s, 8 * sizeof(float)); break;
+    case 12: memcpy(d, s, 12 * sizeof(float)); break;
+    case 14: memcpy(d, s, 14 * sizeof(float)); break;
+    case 16: memcpy(d, s, 16 * sizeof(float)); break;
+    case 32: memcpy(d, s, 32 * sizeof(float)); break;
+    default: memcpy(d, s, (size_t)n * sizeof(float)); break;
+    }
+}
+
 // dst is (ceil(mc/mr), kc, mr); a holds op(A) as (mc,kc) with row stride lda, or (kc,mc) when trans_a
 void sf_sgemm_pack_a(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc, int mr) {
     const long sliver = (long)mr * kc;
@@ -15,7 +28,7 @@ void sf_sgemm_pack_a(float *restrict dst, bool trans_a, const float *restrict a,
             for (int i0 = 0, s = 0; i0 < mc; i0 += mr, s++) {
                 int rows = mc - i0 < mr ? mc - i0 : mr;
                 float *d = dst + s * sliver + (long)p * mr;
-                memcpy(d, src + i0, (size_t)rows * sizeof(float));
+                copy_row(d, src + i0, rows);
                 for (int i = rows; i < mr; i++) d[i] = 0.0f;
             }
         }
@@ -43,7 +56,7 @@ void sf_sgemm_pack_b(float *restrict dst, bool trans_b, const float *restrict b,
             for (int j0 = 0, s = 0; j0 < nc; j0 += nr, s++) {
                 int cols = nc - j0 < nr ? nc - j0 : nr;
                 float *d = dst + s * sliver + (long)p * nr;
-                memcpy(d, src + j0, (size_t)cols * sizeof(float));
+                copy_row(d, src + j0, cols);
                 for (int j = cols; j < nr; j++) d[j] = 0.0f;
             }
         }

@@ -93,6 +93,16 @@ int sf_model_save(const sf_model *m, const char *path, const char *const *meta, 
 // changed and err lists the missing / unexpected / mismatched names. Returns 0 or -1.
 int sf_model_load(sf_model *m, const char *path, const char *allow_prefix, char *err, size_t errlen);
 
+// What a weights file says about its model, for commands that get only the file: metadata "arch",
+// "n_classes", "in_h", "in_w" where present (sf_model_save writes them); n_classes falls back to the
+// length of the classifier's bias (out.bias, fc4.0.bias or fc.bias). Fields not found are left as
+// they are, so callers preset defaults. Returns 0, or -1 with err when the file cannot be read.
+typedef struct {
+    char arch[16];
+    int n_classes, in_h, in_w;
+} sf_weights_info;
+int sf_model_weights_info(sf_weights_info *info, const char *path, char *err, size_t errlen);
+
 // The per-layer table printed when a model loads: name, output shape, parameters, forward MFLOP per image.
 void sf_model_print_table(const sf_model *m, FILE *f);
 // Forward FLOPs per image (multiply-add = 2), for benchmarks (backward is about twice this).

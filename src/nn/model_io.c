@@ -1,5 +1,6 @@
 // model_io.c: model weights and buffers as safetensors under PyTorch's state_dict names.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/model.h"
@@ -44,6 +45,13 @@ static void note(char *buf, size_t len, int *count, const char *name) {
     (*count)++;
 }
 
+// "F32[64,3,7,7]"
+static void shape_str(char *buf, size_t len, sf_dtype dt, int ndim, const int64_t *shape) {
+    size_t used = (size_t)snprintf(buf, len, "%s[", sf_dtype_name(dt));
+    for (int d = 0; d < ndim && used < len; d++) used += (size_t)snprintf(buf + used, len - used, "%s%ld", d ? "," : "", (long)shape[d]);
+    if (used < len) snprintf(buf + used, len - used, "]");
+}
+
 static size_t tensor_count(const sf_st_tensor *t) {
     size_t c = 1;
     for (int d = 0; d < t->ndim; d++) c *= (size_t)t->shape[d];
@@ -80,7 +88,7 @@ int sf_model_load(sf_model *m, const char *path, const char *allow_prefix, char 
     sf_graph *g = &m->g;
     sf_st_file *f = sf_st_open(path, err, errlen);
     if (!f) return -1;
-    char missing[512] = "", mismatched[512] = "", unexpected[512] = "";
+    char missing[512] = "", mismatched[1024] = "", unexpected[512] = "";
     int n_missing = 0, n_mismatched = 0, n_unexpected = 0;
     for (int list = 0; list < 2; list++) {
         int n = list ? g->n_buffers : g->n_params;
@@ -90,9 +98,10 @@ int sf_model_load(sf_model *m, const char *path, const char *allow_prefix, char 
             if (!t) {
                 note(missing, sizeof missing, &n_missing, p->name);
             } else if (!compatible(p, t)) {
-                char what[160];
-                snprintf(what, sizeof what, "%s (file %s %dd, model %s %dd)", p->name, sf_dtype_name(t->dtype), t->ndim,
-                         sf_dtype_name(p->dtype), p->ndim);
+                char what[256], fs[64], ms[64];
+                shape_str(fs, sizeof fs, t->dtype, t->ndim, t->shape);
+                shape_str(ms, sizeof ms, p->dtype, p->ndim, p->shape);
+                snprintf(what, sizeof what, "%s (file %s, model %s)", p->name, fs, ms);
                 note(mismatched, sizeof mismatched, &n_mismatched, what);
             }
         }
@@ -113,5 +122,28 @@ int sf_model_load(sf_model *m, const char *path, const char *allow_prefix, char 
     for (int i = 0; i < g->n_buffers; i++) copy_in(&g->buffers[i], sf_st_get(f, g->buffers[i].name));
     sf_st_close(f);
     g->weights_dirty = true;
+    return 0;
+}
+
+int sf_model_weights_info(sf_weights_info *info, const char *path, char *err, size_t errlen) {
+    sf_st_file *f = sf_st_open(path, err, errlen);
+    if (!f) return -1;
+    const char *v;
+    if ((v = sf_st_meta(f, "arch"))) snprintf(info->arch, sizeof info->arch, "%s", v);
+    if ((v = sf_st_meta(f, "in_h"))) info->in_h = atoi(v);
+    if ((v = sf_st_meta(f, "in_w"))) info->in_w = atoi(v);
+    if ((v = sf_st_meta(f, "n_classes"))) {
+        info->n_classes = atoi(v);
+    } else {
+        static const char *const bias[3] = {"out.bias", "fc4.0.bias", "fc.bias"};
+        for (int i = 0; i < 3; i++) {
+            const sf_st_tensor *b = sf_st_get(f, bias[i]);
+            if (b && b->ndim == 1) {
+                info->n_classes = (int)b->shape[0];
+                break;
+            }
+        }
+    }
+    sf_st_close(f);
     return 0;
 }

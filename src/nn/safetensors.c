@@ -390,8 +390,12 @@ static int parse_entry(sf_st_tensor *t, span *s, const char *name, json_t *e, ui
     }
     s->begin = (uint64_t)json_integer_value(json_array_get(jo, 0));
     s->end = (uint64_t)json_integer_value(json_array_get(jo, 1));
-    if (s->begin > s->end || s->end > data_len) {
-        errf(err, errlen, label, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] out of range (data section is %" PRIu64 " bytes)",
+    if (s->begin > s->end) {
+        errf(err, errlen, label, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are reversed", name, s->begin, s->end);
+        return -1;
+    }
+    if (s->end > data_len) {
+        errf(err, errlen, label, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] run past the end of the data section (%" PRIu64 " bytes; file truncated?)",
              name, s->begin, s->end, data_len);
         return -1;
     }
@@ -464,6 +468,20 @@ static int check_crc(const sf_st_file *f, const uint8_t *data, uint64_t data_len
     return 0;
 }
 
+// The first check of any file, made before the rest of it is read.
+static int check_header_length(uint64_t hlen, size_t len, const char *label, char *err, size_t errlen) {
+    if (hlen > SF_ST_MAX_HEADER) {
+        errf(err, errlen, label, "header length %" PRIu64 " exceeds the 100 MB limit (not a safetensors file?)", hlen);
+        return -1;
+    }
+    if (hlen > len - 8) {
+        errf(err, errlen, label, "header length %" PRIu64 " runs past the end of the file (%zu bytes; truncated, or not a safetensors file?)",
+             hlen, len);
+        return -1;
+    }
+    return 0;
+}
+
 // Takes ownership of buf (64-byte aligned, len bytes) whatever happens.
 static sf_st_file *parse(uint8_t *buf, size_t len, const char *label, char *err, size_t errlen) {
     sf_st_file *f = sf_calloc(1, sizeof *f);
@@ -473,14 +491,7 @@ static sf_st_file *parse(uint8_t *buf, size_t len, const char *label, char *err,
         goto fail;
     }
     uint64_t hlen = get_le64(buf);
-    if (hlen > SF_ST_MAX_HEADER) {
-        errf(err, errlen, label, "header length %" PRIu64 " exceeds the 100 MB limit (not a safetensors file?)", hlen);
-        goto fail;
-    }
-    if (hlen > len - 8) {
-        errf(err, errlen, label, "header length %" PRIu64 " runs past the end of the file (%zu bytes)", hlen, len);
-        goto fail;
-    }
+    if (check_header_length(hlen, len, label, err, errlen) != 0) goto fail;
     json_error_t jerr;
     f->root = json_loadb((const char *)buf + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!f->root) {
@@ -556,6 +567,12 @@ sf_st_file *sf_st_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     size_t len = (size_t)st.st_size;
+    // A multi-gigabyte file that is not safetensors at all is turned away on its first 8 bytes.
+    uint8_t head[8];
+    if (len >= 8 && pread(fd, head, 8, 0) == 8 && check_header_length(get_le64(head), len, path, err, errlen) != 0) {
+        close(fd);
+        return NULL;
+    }
     uint8_t *buf = sf_aligned_alloc(len);
     size_t got = 0;
     while (got < len) {

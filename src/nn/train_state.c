@@ -200,7 +200,8 @@ int sf_train_state_load(sf_train_state *s, sf_model *m, sf_optimizer *o, const c
         const double *h = th->data;
         for (int64_t i = 0; i < th->shape[0]; i++) {
             const double *row = h + i * SF_EPOCH_RECORD_FIELDS;
-            sf_epoch_record r = {(int)row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], (int)row[9]};
+            sf_epoch_record r = {(int)row[0], row[1], row[2], row[3], row[4],
+                                 row[5],      row[6], row[7], row[8], (int)row[9]};
             sf_train_state_push(s, &r);
         }
     }

@@ -194,9 +194,11 @@ def safetensors():
     files["torch_zip.safetensors"] = b"PK\x03\x04" + bytes(60)  # a torch.save() file under the wrong name
     good = st_bytes(h, data)
     files["truncated_data.safetensors"] = good[:-7]
-    files["invalid_json.safetensors"] = struct.pack("<Q", 13) + b'{"w":{"dtype"'
+    raw = b'{"w":{"dtype"'
+    files["invalid_json.safetensors"] = struct.pack("<Q", len(raw)) + raw
     files["header_not_object.safetensors"] = st_bytes([1, 2, 3], b"")
-    files["invalid_utf8.safetensors"] = struct.pack("<Q", 8) + b'{"\xff":1}'
+    raw = b'{"\xff":1}'
+    files["invalid_utf8.safetensors"] = struct.pack("<Q", len(raw)) + raw
     dup = (b'{"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},'
            b'"w":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}')  # json.dumps cannot write a duplicate key
     files["duplicate_name.safetensors"] = struct.pack("<Q", len(dup)) + dup + b"\x01\x02\x03\x04"

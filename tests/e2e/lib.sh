@@ -8,6 +8,8 @@ FAILED=0
 if [ ! -x "$SF" ]; then echo "e2e: $SF not built (run make)"; echo "0 passed, 1 failed"; exit 1; fi
 TMP=$(mktemp -d "${E2E_TMP:-/tmp}/sf-e2e.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# A private copy: a rebuild of build/springfield during the script must not mix two binaries in one check.
+cp "$SF" "$TMP/springfield" && SF=$TMP/springfield
 
 # check NAME CONDITION-STATUS: records a result from the status of the previous test expression.
 check() {

@@ -11,6 +11,7 @@ parameter "best" model. For each (model, input size, batch) config <tag> it writ
   <tag>_grad_norm.npy    its L2 norm per parameter
   <tag>_final_sample.npy parameters then float buffers after the 5 steps, sampled
   <tag>_final_norm.npy   their L2 norms
+  <tag>_noise_*.npy      PyTorch's own float32-vs-float64 error of each of these (see model_goldens)
 Optimizers and scheduler: adam_*.npy, sgd_*.npy, plateau_*.npy (see the functions below).
 """
 import math
@@ -100,22 +101,20 @@ def inputs(n, size):
     return torch.from_numpy(x.copy()), torch.from_numpy(labels)
 
 
-def model_goldens(arch, size, n):
-    tag = "%s_s%d_b%d" % (arch, size, n)
+def run(arch, size, n, dtype):
+    """Everything the C test compares, computed in `dtype` from the formula weights."""
     x, y = inputs(n, size)
-    m = build(arch, size)
-    names_p = [k for k, _ in m.named_parameters()]
-    names_b = [k for k, _ in m.named_buffers()]
-    with open(os.path.join(OUT, tag + "_names.txt"), "w") as f:
-        f.write("%d %d\n" % (len(names_p), len(names_b)))
-        for k in names_p + names_b:
-            f.write(k + "\n")
+    x = x.to(dtype)
+    r = {}
+    m = build(arch, size).to(dtype)
+    r["names"] = [k for k, _ in m.named_parameters()] + [k for k, _ in m.named_buffers()]
+    r["n_params"] = len(list(m.parameters()))
     m.eval()
     with torch.no_grad():
-        save(tag + "_logits_eval.npy", m(x).numpy())
-    m.train()
+        r["logits_eval"] = m(x).float().numpy()
     with torch.no_grad():
-        save(tag + "_logits_train.npy", build(arch, size).train()(x).numpy())
+        r["logits_train"] = build(arch, size).to(dtype).train()(x).float().numpy()
+    m.train()
     opt = torch.optim.AdamW(m.parameters(), amsgrad=True)
     losses = []
     for step in range(5):
@@ -125,14 +124,72 @@ def model_goldens(arch, size, n):
         losses.append(loss.item())
         if step == 0:
             ps = list(m.parameters())
-            save(tag + "_grad_sample.npy", np.concatenate([sample(p.grad) for p in ps]))
-            save(tag + "_grad_norm.npy", np.array([p.grad.double().norm().item() for p in ps], dtype=np.float32))
+            r["grad_sample"] = [sample(p.grad) for p in ps]
+            r["grad_norm"] = np.array([p.grad.double().norm().item() for p in ps], dtype=np.float32)
         opt.step()
-    save(tag + "_loss.npy", np.array(losses, dtype=np.float32))
+    r["loss"] = np.array(losses, dtype=np.float32)
     finals = [p for p in m.parameters()] + [b for k, b in m.named_buffers() if not k.endswith("num_batches_tracked")]
-    save(tag + "_final_sample.npy", np.concatenate([sample(t) for t in finals]))
-    save(tag + "_final_norm.npy", np.array([t.double().norm().item() for t in finals], dtype=np.float32))
-    print("%-22s losses %s" % (tag, " ".join("%.5f" % v for v in losses)))
+    r["final_sample"] = [sample(t) for t in finals]
+    r["final_norm"] = np.array([t.double().norm().item() for t in finals], dtype=np.float32)
+    return r
+
+
+def scaled_errors(a, b):
+    """Per tensor: max |a-b| / max(max|b|, 1% of the largest |b| of all tensors) (as the C test)."""
+    gmax = max(float(np.abs(t).max()) for t in b)
+    return np.array([np.abs(u - v).max() / max(float(np.abs(v).max()), 0.01 * gmax) for u, v in zip(a, b)],
+                    dtype=np.float32)
+
+
+def model_goldens(arch, size, n):
+    """The float32 results are the goldens. The float64 run measures how far PyTorch's own float32
+    computation is from exact, per compared quantity (noise_*.npy): AdamW's first step moves each
+    weight by about lr whatever the size of its gradient, so gradients at rounding-noise level (a bias
+    before a BatchNorm, BatchNorm over two values per channel) make later steps diverge even between
+    two correct float32 implementations. The tests allow a multiple of that measured noise."""
+    tag = "%s_s%d_b%d" % (arch, size, n)
+    r = run(arch, size, n, torch.float32)
+    d = run(arch, size, n, torch.float64)
+    with open(os.path.join(OUT, tag + "_names.txt"), "w") as f:
+        f.write("%d %d\n" % (r["n_params"], len(r["names"]) - r["n_params"]))
+        for k in r["names"]:
+            f.write(k + "\n")
+    for k in ("logits_eval", "logits_train", "loss", "grad_norm", "final_norm"):
+        save("%s_%s.npy" % (tag, k), r[k])
+    save(tag + "_grad_sample.npy", np.concatenate(r["grad_sample"]))
+    save(tag + "_final_sample.npy", np.concatenate(r["final_sample"]))
+
+    def rel(a, b):
+        return float(np.abs(a - b).max() / max(1.0, float(np.abs(b).max())))
+
+    save(tag + "_noise_logits.npy", np.array([rel(r["logits_eval"], d["logits_eval"]),
+                                              rel(r["logits_train"], d["logits_train"])], dtype=np.float32))
+    save(tag + "_noise_loss.npy", (np.abs(r["loss"] - d["loss"]) / np.maximum(1.0, np.abs(d["loss"]))).astype(np.float32))
+    save(tag + "_noise_grad.npy", scaled_errors(r["grad_sample"], d["grad_sample"]))
+    save(tag + "_noise_final.npy", np.array([np.abs(u - v).max() for u, v in zip(r["final_sample"], d["final_sample"])],
+                                            dtype=np.float32))
+    print("%-22s losses %s | f32 vs f64: loss %.1e grads %.1e final %.1e" % (
+        tag, " ".join("%.5f" % v for v in r["loss"]), np.load(os.path.join(OUT, tag + "_noise_loss.npy")).max(),
+        np.load(os.path.join(OUT, tag + "_noise_grad.npy")).max(),
+        np.load(os.path.join(OUT, tag + "_noise_final.npy")).max()))
+
+
+def forward_goldens(arch, size, n):
+    """Logits only (eval and train mode), for configs too big for the step goldens: best at 224 px
+    (the 5x5 -> 4x4 downsampling resize) and resnet50."""
+    tag = "%s_s%d_b%d" % (arch, size, n)
+    x, _ = inputs(n, size)
+    m = build(arch, size)
+    names_p = [k for k, _ in m.named_parameters()]
+    names_b = [k for k, _ in m.named_buffers()]
+    with open(os.path.join(OUT, tag + "_names.txt"), "w") as f:
+        f.write("%d %d\n" % (len(names_p), len(names_b)))
+        for k in names_p + names_b:
+            f.write(k + "\n")
+    with torch.no_grad():
+        save(tag + "_logits_eval.npy", m.eval()(x).numpy())
+        save(tag + "_logits_train.npy", m.train()(x).numpy())
+    print("%-22s logits" % tag)
 
 
 def optimizer_goldens():
@@ -184,20 +241,121 @@ def plateau_goldens():
         sch = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **args)
         rows = []
         for v in metrics:
+            v = float(np.float32(v))  # the test reads the metrics back as float32
             sch.step(v)
             rows.append([v, opt.param_groups[0]["lr"], sch.num_bad_epochs, sch.cooldown_counter, sch.best])
         np.save(os.path.join(OUT, "plateau_%s.npy" % name), np.array(rows, dtype=np.float64).astype(np.float32))
 
 
+def st_write(path, tensors):
+    """Minimal safetensors writer (float32 / int64), so this script needs no extra package."""
+    import json
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = t.detach().cpu().numpy()
+        dt = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[a.dtype]
+        b = np.ascontiguousarray(a).tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+
+
+def st_read(path):
+    import json
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = d["data_offsets"]
+        dt = {"F32": np.float32, "I64": np.int64}[d["dtype"]]
+        out[name] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt).reshape(d["shape"]).copy())
+    return out
+
+
+def check_cli(cli, arch="resnet18", size=40, n=3, steps=3):
+    """End-to-end check of `springfield forward` and `springfield step` against PyTorch on torch's own
+    random init (run by hand: make_models.py cli build/springfield [arch size batch]); writes nothing
+    under models/. Also checks that the seed model's load_state_dict accepts the step's output."""
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    torch.manual_seed(1)
+    m = seed_models.build_model(arch, N_CLASSES, size)
+    x = torch.randn(n, 3, size, size)
+    y = torch.arange(n, dtype=torch.int64) % N_CLASSES
+    st_write(tmp + "/w.safetensors", m.state_dict())
+    st_write(tmp + "/x.safetensors", {"input": x})
+    st_write(tmp + "/l.safetensors", {"labels": y})
+    for mode in ("eval", "train"):
+        args = [cli, "forward", "--model", arch, "--weights", tmp + "/w.safetensors", "--input", tmp + "/x.safetensors",
+                "--output", tmp + "/y.safetensors"] + (["--train"] if mode == "train" else [])
+        subprocess.run(args, check=True)
+        m.train(mode == "train")
+        with torch.no_grad():
+            ref = seed_models.build_model(arch, N_CLASSES, size)
+            ref.load_state_dict(m.state_dict())
+            ref.train(mode == "train")
+            want = ref(x)
+        got = st_read(tmp + "/y.safetensors")["logits"]
+        print("forward %-5s %s %dpx batch %d: max |logits - torch| = %.2e (max |logits| %.2f)" % (
+            mode, arch, size, n, (got - want).abs().max().item(), want.abs().max().item()))
+    subprocess.run([cli, "step", "--model", arch, "--weights", tmp + "/w.safetensors", "--input", tmp + "/x.safetensors",
+                    "--labels", tmp + "/l.safetensors", "--steps", str(steps), "--output", tmp + "/o.safetensors"],
+                   check=True)
+    out = st_read(tmp + "/o.safetensors")
+    m.train()
+    opt = torch.optim.AdamW(m.parameters(), amsgrad=True)
+    losses = []
+    for s in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        losses.append(loss.item())
+        if s == 0:
+            gmax = max(p.grad.abs().max().item() for p in m.parameters())
+            gerr = max(((out["grad." + k] - p.grad).abs().max() / p.grad.abs().max().clamp(min=0.01 * gmax)).item()
+                       for k, p in m.named_parameters())
+        opt.step()
+    print("step: losses %s vs torch %s; worst first-step gradient error (relative to max(tensor max, 1%% of model max)) %.2e" % (
+        " ".join("%.5f" % v for v in out["loss"].tolist()), " ".join("%.5f" % v for v in losses), gerr))
+    state = {k: out[k] for k in m.state_dict()}
+    fresh = seed_models.build_model(arch, N_CLASSES, size)
+    fresh.load_state_dict(state, strict=True)
+    werr = max((state[k].double() - v.double()).abs().max().item() for k, v in m.state_dict().items())
+    print("step: load_state_dict(strict=True) of the output accepted; max |weight - torch| after %d steps %.2e" % (steps, werr))
+
+
 def main():
+    """Optional arguments pick parts: optim, plateau, simple, best, resnet18, forward (default: all);
+    `cli PATH [arch size batch]` runs check_cli instead."""
+    if sys.argv[1:2] == ["cli"]:
+        extra = sys.argv[3:6]
+        check_cli(sys.argv[2], *(extra[:1] + [int(v) for v in extra[1:]]))
+        return
+    parts = sys.argv[1:] or ["optim", "plateau", "simple", "best", "resnet18", "forward"]
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(2)
-    optimizer_goldens()
-    plateau_goldens()
+    if "optim" in parts:
+        optimizer_goldens()
+    if "plateau" in parts:
+        plateau_goldens()
     for arch, sizes in (("simple", (94, 126)), ("best", (96, 128)), ("resnet18", (32, 48))):
+        if arch not in parts:
+            continue
         for size in sizes:
             for n in (2, 5):
                 model_goldens(arch, size, n)
+    if "forward" in parts:
+        forward_goldens("best", 224, 2)
+        forward_goldens("resnet50", 64, 2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# test_options.sh: the commands' option handling: --help lists every option with its default (exit 0);
+# an unknown option, a bad value or a missing required option exits 2 with a message that says what is
+# allowed, before any work starts.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+"$SF" train --help >"$TMP/help.txt" 2>&1; check "train --help exits 0" $?
+miss=0
+for o in data model size batch epochs lr optimizer amsgrad val-split balance augment threads seed deterministic \
+         init freeze out resume checkpoint-minutes cache; do
+    grep -q -- "--\(\[no-\]\)\?$o\b" "$TMP/help.txt" || { echo "    --help lacks --$o"; miss=1; }
+done
+check "train --help lists every option" $miss
+grep -q "default: 64" "$TMP/help.txt" && grep -q "default: 1e-3" "$TMP/help.txt" && grep -q "default: 0.25" "$TMP/help.txt"
+check "train --help shows defaults" $?
+
+# expect_error NAME PATTERN ARGS...: exit status 2, stderr matching PATTERN, no run folder created.
+expect_error() {
+    local name=$1 pat=$2; shift 2
+    "$SF" "$@" --out "$TMP/never" >"$TMP/out.txt" 2>"$TMP/err.txt"
+    local st=$?
+    [ $st = 2 ] && grep -q -- "$pat" "$TMP/err.txt" && [ ! -e "$TMP/never" ]
+    check "$name (exit $st: $(head -1 "$TMP/err.txt"))" $?
+}
+expect_error "unknown option" "unknown option '--bogus'" train --bogus 1
+expect_error "bad model" "simple|best|resnet18|resnet50" train --model vgg16
+expect_error "batch 0" "integer in \[1, 4096\]" train --batch 0
+expect_error "batch not a number" "not an integer" train --batch 12x
+expect_error "lr nan" "finite number" train --lr nan
+expect_error "val-split out of range" "number in \[0.01, 0.9\]" train --val-split 1.5
+expect_error "bad balance" "oversample|weighted|none" train --balance random
+expect_error "bad optimizer" "adamw|sgd" train --optimizer adam
+expect_error "amsgrad value" "on/off" train --amsgrad=maybe
+expect_error "missing value" "needs a value" train --epochs
+expect_error "bad augment" "rot=DEG" train --augment rot=500
+expect_error "stray argument" "unexpected argument" train data/
+expect_error "resume of nothing" "cannot read" train --resume "$TMP/nothing"
+
+"$SF" evaluate --data x >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "required" "$TMP/err.txt"
+check "evaluate without --weights: exit 2" $?
+"$SF" predict --weights w --images d --top 0 >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "integer in \[1, 42\]" "$TMP/err.txt"
+check "predict --top 0: exit 2" $?
+"$SF" bench train --size abc >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "not an integer" "$TMP/err.txt"
+check "bench train --size abc: exit 2" $?
+"$SF" predict --help | grep -q -- "--submission"; check "predict --help" $?
+"$SF" evaluate --help | grep -q -- "--weights"; check "evaluate --help" $?
+finish
