@@ -71,7 +71,7 @@ LIB := $(BUILD)/libspringfield.a
 CLI := $(BUILD)/springfield
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps features test test-isas test-neon bench train clean perf-check fuzz
+.PHONY: all deps features test test-unit test-e2e test-isas test-neon bench train clean perf-check perf-check-bites fuzz
 all: features $(LIB) $(CLI)
 
 # Installs only what is missing; as non-root it prints the command instead of failing half-way.
@@ -119,15 +119,21 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(TEST_UTIL_OBJ)
 	$(Q)$(CC) $(CFLAGS) -Itests -MMD -MP $< $(TEST_UTIL_OBJ) $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) -lcriterion
 
 # Each test binary runs on its own so that one crash names its unit; all of them run even if one fails.
-test: all $(TEST_BIN)
+# `make test` = the Criterion unit tests, then the end-to-end CLI scripts (tests/e2e).
+test: test-unit test-e2e
+
+test-unit: all $(TEST_BIN)
 	@echo "springfield: testing ISA path $${SPRINGFIELD_ISA:-auto} with $${OMP_NUM_THREADS:-all} threads"
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t --jobs=1 || fail=1; done; \
 	if [ $$fail = 0 ]; then echo "springfield: all test binaries passed"; else echo "springfield: SOME TESTS FAILED"; exit 1; fi
 
+test-e2e: all
+	SPRINGFIELD=$(CLI) tests/e2e/run_all.sh
+
 test-isas: all $(TEST_BIN)
 	@for isa in avx512 avx2 scalar; do \
 	  if $(CLI) info --isa-supported $$isa >/dev/null 2>&1; then \
-	    echo "==== ISA $$isa"; SPRINGFIELD_ISA=$$isa $(MAKE) --no-print-directory test || exit 1; \
+	    echo "==== ISA $$isa"; SPRINGFIELD_ISA=$$isa $(MAKE) --no-print-directory test-unit || exit 1; \
 	  else echo "==== ISA $$isa: not supported on this CPU, skipped"; fi; done
 
 # NEON: the kernel units (src/kernels, src/util) and their tests, cross-compiled and run under qemu.
@@ -153,6 +159,19 @@ bench: all
 
 train: all
 	$(CLI) train
+
+# The perf regression check (ratios against OpenBLAS and the FMA peak, compared with the CPU profile's
+# baselines), and the proof that it bites: a deliberately slowed GEMM build must fail it.
+perf-check: all
+	$(CLI) perf-check
+
+perf-check-bites: all
+	tests/perf_check_bites.sh
+
+# libFuzzer harnesses fuzz/fuzz_*.c, each for FUZZ_SECONDS under ASan+UBSan.
+FUZZ_SECONDS ?= 30
+fuzz: | $(DEPS_STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tools/fuzz.sh
 
 clean:
 	rm -rf build

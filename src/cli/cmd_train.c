@@ -50,7 +50,8 @@ static const sf_opt_spec spec[] = {
     {"amsgrad", SF_OPT_FLAG, "on", NULL, 0, 0, "AdamW's AMSGrad variant"},
     {"weight-decay", SF_OPT_FLOAT, NULL, NULL, 0, 1, "weight decay (default: 1e-2 AdamW, 0 SGD)"},
     {"val-split", SF_OPT_FLOAT, "0.25", NULL, 0.01, 0.9, "validation fraction (stratified)"},
-    {"balance", SF_OPT_CHOICE, "weighted", "oversample|weighted|none", 0, 0, "class balancing of the sampler"},
+    {"balance", SF_OPT_CHOICE, NULL, "oversample|weighted|none", 0, 0,
+     "class balancing (default oversample; synthetic demo weighted, to keep it short)"},
     {"augment", SF_OPT_STR, DEFAULT_AUGMENT, NULL, 0, 0, "rot=DEG,flip=P,scale=LO:HI,ratio=LO:HI, or none"},
     {"patience", SF_OPT_INT, "2", NULL, 0, 1000, "ReduceLROnPlateau patience (epochs)"},
     {"factor", SF_OPT_FLOAT, "0.1", NULL, 1e-6, 0.999999, "ReduceLROnPlateau factor"},
@@ -317,7 +318,8 @@ int sf_cmd_train(int argc, char **argv) {
     lc.threads = (int)sf_opt_int(&o, "loader-threads");
     lc.augment = augment;
     if (augment) lc.aug = aug;
-    lc.balance = (sf_balance)sf_balance_parse(sf_opt_str(&o, "balance"));
+    const char *balance = sf_opt_set(&o, "balance") ? sf_opt_str(&o, "balance") : demo ? "weighted" : "oversample";
+    lc.balance = (sf_balance)sf_balance_parse(balance);
     lc.cache = sf_opt_flag(&o, "cache");
     lc.seed = seed;
     // A short last batch (possibly 1 image) would give BatchNorm degenerate batch statistics.
@@ -380,6 +382,7 @@ int sf_cmd_train(int argc, char **argv) {
     json_t *extra = json_object();
     json_object_set_new(extra, "data_resolved", json_string(data_dir));
     json_object_set_new(extra, "epochs_resolved", json_integer(epochs));
+    json_object_set_new(extra, "balance_resolved", json_string(balance));
     json_object_set_new(extra, "threads_resolved", json_integer(sf_threads()));
     json_object_set_new(extra, "n_classes", json_integer(k));
     json_object_set_new(extra, "n_train", json_integer(split.n_train));
