@@ -11,28 +11,9 @@
 #include "nn/adamw.h"
 #include "springfield.h"
 #include "util/npy.h"
+#include "test_nn_golden.h"
 
 static const int sizes[3] = {7, 33, 64};
-
-static uint32_t fnv1a(const char *s) {
-    uint32_t h = 0x811C9DC5u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x01000193u;
-    return h;
-}
-
-// make_models.py's unit(): (count) values in [-1, 1)
-static void unit_fill(float *v, size_t count, const char *name) {
-    uint32_t h = fnv1a(name);
-    for (size_t i = 0; i < count; i++) {
-        uint32_t x = (uint32_t)i * 0x9E3779B1u + h;
-        x ^= x >> 16;
-        x *= 0x85EBCA6Bu;
-        x ^= x >> 13;
-        x *= 0xC2B2AE35u;
-        x ^= x >> 16;
-        v[i] = (float)(x >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
-    }
-}
 
 typedef struct {
     float data[104], grad[104];
