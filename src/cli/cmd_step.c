@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/check_inputs.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "nn/adamw.h"
@@ -27,37 +28,6 @@ static const sf_opt_spec spec[] = {
 };
 #define N_SPEC (int)(sizeof spec / sizeof spec[0])
 
-// The float32 (N,3,H,W) tensor `name` of f, or NULL with the reason in err.
-static const sf_st_tensor *input_tensor(const sf_st_file *f, const char *name, char *err, size_t errlen) {
-    const sf_st_tensor *x = sf_st_get(f, name);
-    if (!x) {
-        snprintf(err, errlen, "no tensor '%s' in the input file", name);
-        return NULL;
-    }
-    if (x->dtype != SF_DT_F32 || x->ndim != 4 || x->shape[1] != 3 || x->shape[0] < 1) {
-        snprintf(err, errlen, "'%s' must be float32 (N,3,H,W), got %s with %d dimensions", name, sf_dtype_name(x->dtype),
-                 x->ndim);
-        return NULL;
-    }
-    return x;
-}
-
-// A model for x's batch and size with the weights of `path` loaded (strictly); n_classes 0: from the file.
-static sf_model *model_for(const char *arch, const char *path, int n_classes, const sf_st_tensor *x, bool deterministic,
-                           char *err, size_t errlen) {
-    sf_weights_info info = {.n_classes = 42};
-    if (sf_model_weights_info(&info, path, err, errlen)) return NULL;
-    sf_model_config cfg = {.arch = arch, .n_classes = n_classes > 0 ? n_classes : info.n_classes,
-                           .in_h = (int)x->shape[2], .in_w = (int)x->shape[3], .max_batch = (int)x->shape[0],
-                           .deterministic = deterministic};
-    sf_model *m = sf_model_create(&cfg, err, errlen);
-    if (m && sf_model_load(m, path, NULL, err, errlen)) {
-        sf_model_free(m);
-        m = NULL;
-    }
-    return m;
-}
-
 int sf_cmd_step(int argc, char **argv) {
     sf_opts o;
     int rc = sf_opts_cli(&o, spec, N_SPEC, argc, argv,
@@ -72,13 +42,13 @@ int sf_cmd_step(int argc, char **argv) {
     char err[1024];
     sf_st_file *xf = sf_st_open(xpath, err, sizeof err);
     sf_st_file *lf = xf ? sf_st_open(lpath, err, sizeof err) : NULL;
-    const sf_st_tensor *x = lf ? input_tensor(xf, "input", err, sizeof err) : NULL;
+    const sf_st_tensor *x = lf ? sf_check_input_tensor(xf, "input", err, sizeof err) : NULL;
     const sf_st_tensor *lab = x ? sf_st_get(lf, "labels") : NULL;
     if (x && (!lab || lab->dtype != SF_DT_I64 || lab->ndim != 1 || lab->shape[0] != x->shape[0])) {
         snprintf(err, sizeof err, "%s: `labels` must be int64 (N) with N = %ld", lpath, (long)x->shape[0]);
         lab = NULL;
     }
-    sf_model *m = lab ? model_for(sf_opt_str(&o, "model"), wpath, (int)sf_opt_int(&o, "classes"), x, sf_opt_flag(&o, "deterministic"),
+    sf_model *m = lab ? sf_check_model_for(sf_opt_str(&o, "model"), wpath, (int)sf_opt_int(&o, "classes"), x, sf_opt_flag(&o, "deterministic"),
                                   err, sizeof err)
                       : NULL;
     if (!m) {
