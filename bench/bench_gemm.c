@@ -10,6 +10,7 @@
 // kernel (OPENBLAS_CORETYPE=Haswell). When the environment says otherwise the bench re-executes itself
 // with the environment fixed.
 #include "bench/bench.h"
+#include "bench/openblas_env.h"
 #include "springfield.h"
 #include "kernels/sgemm_tuning.h"
 
@@ -40,32 +41,10 @@ static const gemm_case cases[] = {
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
-// Re-executes this process (the full command line from /proc/self/cmdline: argv here is only the
-// suite's slice of it) with OPENBLAS_CORETYPE set to `core` (NULL: unset) and OPENBLAS_L2_SIZE unset.
-// Returns only if that fails.
 static void reexec_with(const char *core, int stage) {
-    static char buf[8192];
-    char *args[256];
-    FILE *f = fopen("/proc/self/cmdline", "rb");
-    size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    int n = 0;
-    for (size_t i = 0; i < len && n < 255; i += strlen(buf + i) + 1) args[n++] = buf + i;
-    args[n] = NULL;
-    if (!n) {
-        sf_warn("bench gemm: cannot read /proc/self/cmdline; OpenBLAS keeps the inherited OPENBLAS_* settings");
-        return;
-    }
-    unsetenv("OPENBLAS_L2_SIZE");
-    if (core) setenv("OPENBLAS_CORETYPE", core, 1);
-    else unsetenv("OPENBLAS_CORETYPE");
     char st[8];
     snprintf(st, sizeof st, "%d", stage);
-    setenv("SF_BENCH_GEMM_REEXEC", st, 1);
-    fflush(stdout);
-    fflush(stderr);
-    execv("/proc/self/exe", args);
-    sf_warn("bench gemm: re-exec failed; OpenBLAS runs with the inherited OPENBLAS_* settings");
+    sf_bench_reexec_openblas(core, "SF_BENCH_GEMM_REEXEC", st, "bench gemm");
 }
 
 // Stage 0 -> 1: the environment the comparison asks for (AVX2 path: Haswell; otherwise both unset, so

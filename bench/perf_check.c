@@ -22,6 +22,7 @@
 // (Emerald Rapids, as a KVM guest reports it) and falls back to its SSE3 Prescott kernel, which is no
 // yardstick for AVX-512 code.
 #include "bench/bench.h"
+#include "bench/openblas_env.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "kernels/cpu_probe.h"
@@ -63,39 +64,7 @@ static void fix_openblas_env(void) {
     const char *core = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
     int ok = !l2 && (want ? core && !strcmp(core, want) : !core);
     if (ok || getenv(REEXEC_GUARD)) return;
-    static char buf[8192];
-    char *args[256];
-    FILE *f = fopen("/proc/self/cmdline", "rb");
-    size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    int n = 0;
-    for (size_t i = 0; i < len && n < 255; i += strlen(buf + i) + 1) args[n++] = buf + i;
-    args[n] = NULL;
-    if (!n) {
-        sf_warn("perf-check: cannot read /proc/self/cmdline; OpenBLAS keeps the inherited OPENBLAS_* settings");
-        return;
-    }
-    unsetenv("OPENBLAS_L2_SIZE");
-    if (want) setenv("OPENBLAS_CORETYPE", want, 1);
-    else unsetenv("OPENBLAS_CORETYPE");
-    setenv(REEXEC_GUARD, "1", 1);
-    fflush(stdout);
-    fflush(stderr);
-    execv("/proc/self/exe", args);
-    sf_warn("perf-check: re-exec failed; OpenBLAS runs with the inherited OPENBLAS_* settings");
-}
-
-static double probe(sf_isa isa, long iters) {
-    switch (isa) {
-#if defined(__x86_64__)
-    case SF_ISA_AVX512: return sf_fma_probe_avx512(iters);
-    case SF_ISA_AVX2: return sf_fma_probe_avx2(iters);
-#endif
-#if defined(__aarch64__)
-    case SF_ISA_NEON: return sf_fma_probe_neon(iters);
-#endif
-    default: return sf_fma_probe_scalar(iters);
-    }
+    sf_bench_reexec_openblas(want, REEXEC_GUARD, "1", "perf-check");
 }
 
 static int cmp_double(const void *x, const void *y) {
@@ -191,7 +160,7 @@ static double peak_gflops(void) {
     sf_isa isa = sf_isa_active();
     long iters = 1000;
     for (;;) {
-        double t0 = now(), flops = probe(isa, iters), dt = now() - t0;
+        double t0 = now(), flops = sf_fma_probe_burst(isa, iters), dt = now() - t0;
         if (dt > 0.02 || iters > (1L << 30)) return flops / dt * 1e-9;
         iters *= 2;
     }

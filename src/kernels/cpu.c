@@ -153,8 +153,7 @@ const sf_cpu_info *sf_cpu(void) {
     return &g_cpu;
 }
 
-// One burst of the active ISA's probe; returns flops done.
-static double probe_burst(sf_isa isa, long iters) {
+double sf_fma_probe_burst(sf_isa isa, long iters) {
     switch (isa) {
 #if defined(__x86_64__)
     case SF_ISA_AVX512: return sf_fma_probe_avx512(iters);
@@ -174,7 +173,7 @@ static double probe_threads(int threads) {
     long iters = 1000;
     for (;;) {
         double t0 = sf_now();
-        probe_burst(isa, iters);
+        sf_fma_probe_burst(isa, iters);
         if (sf_now() - t0 > 0.02 || iters > (1L << 30)) break;
         iters *= 2;
     }
@@ -182,7 +181,7 @@ static double probe_threads(int threads) {
     for (int rep = 0; rep < 5; rep++) {
         double flops = 0, t0 = sf_now();
 #pragma omp parallel num_threads(threads) reduction(+ : flops)
-        flops += probe_burst(isa, iters);
+        flops += sf_fma_probe_burst(isa, iters);
         double dt = sf_now() - t0;
         if (flops / dt > best) best = flops / dt;
     }
