@@ -45,15 +45,19 @@ static void check_vb(int vb) {
 
 static int pool_threads(size_t floats) { return floats >= SF_POOL_PAR_MIN ? sf_threads() : 1; }
 
+// The input rows [hs, he) and columns [ws, we) that output pixel (oh, ow) reads, padding clipped.
+SF_INLINE void window_of(int *hs, int *he, int *ws, int *we, const sf_pool_shape *s, int oh, int ow) {
+    sf_pool_window(hs, he, oh, s->sh, s->ph, s->kh, s->ih);
+    sf_pool_window(ws, we, ow, s->sw, s->pw, s->kw, s->iw);
+}
+
 // One plane: x (IH,IW,vb), y and argmax (OH,OW,vb). Ties keep the first maximum in scan order and a
 // NaN wins, as PyTorch does.
 SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf_pool_shape *s, int vb) {
-    for (int oh = 0; oh < s->oh; oh++) {
-        int hs, he;
-        sf_pool_window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+    for (int oh = 0; oh < s->oh; oh++)
         for (int ow = 0; ow < s->ow; ow++) {
-            int ws, we;
-            sf_pool_window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            int hs, he, ws, we;
+            window_of(&hs, &he, &ws, &we, s, oh, ow);
             float m[SF_POOL_VB_MAX];
             int32_t a[SF_POOL_VB_MAX];
             const float *x0 = x + ((size_t)hs * s->iw + ws) * vb;
@@ -81,7 +85,6 @@ SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf
                 am[o + l] = a[l];
             }
         }
-    }
 }
 
 // One plane: dy, argmax (OH,OW,vb), dx (IH,IW,vb) overwritten. Overlapping windows accumulate.
@@ -97,12 +100,10 @@ SF_INLINE void maxpool_bwd_plane(float *dx, const float *dy, const int32_t *am, 
 // counting the zero padding makes the divisor kh*kw everywhere.
 SF_INLINE void avgpool_fwd_plane(float *y, const float *x, const sf_pool_shape *s, int vb) {
     float div = (float)(s->kh * s->kw);
-    for (int oh = 0; oh < s->oh; oh++) {
-        int hs, he;
-        sf_pool_window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+    for (int oh = 0; oh < s->oh; oh++)
         for (int ow = 0; ow < s->ow; ow++) {
-            int ws, we;
-            sf_pool_window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            int hs, he, ws, we;
+            window_of(&hs, &he, &ws, &we, s, oh, ow);
             float acc[SF_POOL_VB_MAX];
             #pragma omp simd
             for (int l = 0; l < vb; l++) acc[l] = 0.0f;
@@ -116,19 +117,16 @@ SF_INLINE void avgpool_fwd_plane(float *y, const float *x, const sf_pool_shape *
             #pragma omp simd
             for (int l = 0; l < vb; l++) yp[l] = acc[l] / div;
         }
-    }
 }
 
 // One plane: dy (OH,OW,vb), dx (IH,IW,vb) overwritten.
 SF_INLINE void avgpool_bwd_plane(float *dx, const float *dy, const sf_pool_shape *s, int vb) {
     float div = (float)(s->kh * s->kw);
     memset(dx, 0, sizeof(float) * (size_t)s->ih * s->iw * vb);
-    for (int oh = 0; oh < s->oh; oh++) {
-        int hs, he;
-        sf_pool_window(&hs, &he, oh, s->sh, s->ph, s->kh, s->ih);
+    for (int oh = 0; oh < s->oh; oh++)
         for (int ow = 0; ow < s->ow; ow++) {
-            int ws, we;
-            sf_pool_window(&ws, &we, ow, s->sw, s->pw, s->kw, s->iw);
+            int hs, he, ws, we;
+            window_of(&hs, &he, &ws, &we, s, oh, ow);
             float g[SF_POOL_VB_MAX];
             const float *dyp = dy + ((size_t)oh * s->ow + ow) * vb;
             #pragma omp simd
@@ -140,7 +138,6 @@ SF_INLINE void avgpool_bwd_plane(float *dx, const float *dy, const sf_pool_shape
                     for (int l = 0; l < vb; l++) dxp[l] += g[l];
                 }
         }
-    }
 }
 
 // Max-pool planes on the x86 micro-kernels, where this build has them; the generic body at the same vb
