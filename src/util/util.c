@@ -73,8 +73,11 @@ double sf_now(void) {
 }
 
 static int g_threads = 0;
+// A NUMA group's share, set on the thread that drives that group's replica (sf_set_threads_here).
+static _Thread_local int t_threads = 0, t_saved_icv = 0;
 
 int sf_threads(void) {
+    if (t_threads > 0) return t_threads;
     if (g_threads > 0) return g_threads;
 #ifdef _OPENMP
     return omp_get_max_threads();
@@ -87,5 +90,17 @@ void sf_set_threads(int n) {
     g_threads = n > 0 ? n : 0;
 #ifdef _OPENMP
     if (n > 0) omp_set_num_threads(n);
+#endif
+}
+
+void sf_set_threads_here(int n) {
+#ifdef _OPENMP
+    // The ICV is per initial thread in libgomp, so pragmas without num_threads follow too; the
+    // thread's own ICV comes back when the override ends.
+    if (t_threads == 0) t_saved_icv = omp_get_max_threads();
+    t_threads = n > 0 ? n : 0;
+    omp_set_num_threads(t_threads ? t_threads : t_saved_icv);
+#else
+    t_threads = n > 0 ? n : 0;
 #endif
 }

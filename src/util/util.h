@@ -41,6 +41,9 @@ double sf_now(void);
 // Number of OpenMP threads the kernels use (set once by the CLI, defaults to omp_get_max_threads()).
 int sf_threads(void);
 void sf_set_threads(int n);
+// Overrides sf_threads() for the calling thread only (and the parallel regions it starts): a NUMA
+// group's driver thread runs its replica on the group's threads. 0 returns to the process-wide count.
+void sf_set_threads_here(int n);
 
 #ifdef __cplusplus
 }
