@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <hwloc.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,4 +342,104 @@ Test(topology, real_binding_on_this_machine) {
     cr_assert_eq(where, node);
     cr_assert_eq(sf_topo_bind_area(t, buf, bytes, node), 0);
     sf_topo_free(t, buf, bytes);
+}
+
+// A short last batch keeps the plan's proportions (2-socket server: 32 threads per node), and so does a
+// batch smaller than the number of groups (4-node EPYC: one sample per node, the rest idle).
+Test(topology, batch_split_of_a_short_batch) {
+    sf_topology *t = server();
+    sf_topo_opts o = opts_with(0, 0, SF_NUMA_AUTO, 64);
+    sf_topo_plan p;
+    cr_assert_eq(sf_topo_plan_make(&p, t, &o), 0);
+    cr_assert_eq(p.n_groups, 2);
+    int start[SF_TOPO_MAX_GROUPS], count[SF_TOPO_MAX_GROUPS];
+    sf_topo_batch_split(start, count, &p, 64);
+    for (int g = 0; g < 2; g++) cr_assert(start[g] == p.batch_start[g] && count[g] == p.batch_count[g]);
+    sf_topo_batch_split(start, count, &p, 13);
+    cr_assert(start[0] == 0 && count[0] == 7 && start[1] == 7 && count[1] == 6, "13 split as %d+%d", count[0],
+              count[1]);
+    sf_topology_free(t);
+
+    t = synthetic("pack:1 numa:4 core:8 pu:2");
+    cr_assert_eq(sf_topo_plan_make(&p, t, &o), 0);
+    cr_assert_eq(p.n_groups, 4);
+    sf_topo_batch_split(start, count, &p, 2);
+    cr_assert(count[0] == 1 && count[1] == 1 && count[2] == 0 && count[3] == 0);
+    cr_assert(start[2] == 2 && start[3] == 2);
+    sf_topology_free(t);
+}
+
+// The SPRINGFIELD_FAKE_NUMA_NODES hook: a one-node laptop regrouped into 2 groups (4 cores: 2 + 2), and
+// into 3 groups with only 2 threads (PUs shared round-robin so that every group has a driver).
+Test(topology, split_groups_on_one_node) {
+    sf_topology *t = synthetic("pack:1 numa:1 core:4 pu:2");
+    sf_topo_opts o = opts_with(0, 0, SF_NUMA_AUTO, 10);
+    sf_topo_plan p;
+    cr_assert_eq(sf_topo_plan_make(&p, t, &o), 0);
+    cr_assert_eq(p.n_groups, 1);
+    cr_assert_eq(sf_topo_plan_split_groups(&p, 2), 0);
+    check_plan(&p, 10);
+    cr_assert_eq(p.n_groups, 2);
+    cr_assert(p.group_threads[0] == 2 && p.group_threads[1] == 2);
+    cr_assert(p.batch_count[0] == 5 && p.batch_count[1] == 5);
+    cr_assert(p.thread_pu[2] != p.thread_pu[0] && p.thread_pu[3] != p.thread_pu[1], "a PU was used twice");
+    cr_assert_eq(p.group_node[1], p.group_node[0]);
+
+    o = opts_with(2, 0, SF_NUMA_AUTO, 9);
+    cr_assert_eq(sf_topo_plan_make(&p, t, &o), 0);
+    cr_assert_eq(sf_topo_plan_split_groups(&p, 3), 0);
+    check_plan(&p, 9);
+    cr_assert_eq(p.n_threads, 3);
+    for (int g = 0; g < 3; g++) cr_assert(p.group_threads[g] == 1 && p.batch_count[g] == 3);
+    cr_assert_eq(p.thread_pu[2], p.thread_pu[0]);
+    cr_assert_eq(sf_topo_plan_split_groups(&p, 0), -1);
+    cr_assert_eq(sf_topo_plan_split_groups(&p, SF_TOPO_MAX_GROUPS + 1), -1);
+    sf_topology_free(t);
+}
+
+// A group's driver thread (not an OpenMP thread) binds its own team to the group's PUs: the team of
+// group 1 ends up on the PUs planned for it, and sf_threads() on that thread is the group's count.
+static const sf_topology *g_real;
+static sf_topo_plan g_plan;
+static int g_observed[SF_TOPO_MAX_THREADS], g_rc, g_threads_seen;
+static void *drive_group1(void *arg) {
+    (void)arg;
+    g_rc = sf_topo_apply_group(g_real, &g_plan, 1, g_observed);
+    g_threads_seen = sf_threads();
+    return NULL;
+}
+
+Test(topology, group_binding_from_a_driver_thread) {
+    g_real = sf_topology_get();
+    sf_topo_opts o = opts_with(0, 0, SF_NUMA_AUTO, 8);
+    cr_assert_eq(sf_topo_plan_make(&g_plan, g_real, &o), 0);
+    cr_assert_eq(sf_topo_plan_split_groups(&g_plan, 2), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, drive_group1, NULL), 0);
+    pthread_join(th, NULL);
+    int first = g_plan.group_first_thread[1], n = g_plan.group_threads[1];
+    for (int i = first; i < first + n; i++)
+        cr_log_info("group 1 thread %d: planned PU %d, ran on PU %d", i, g_plan.thread_pu[i], g_observed[i]);
+    cr_assert_eq(g_rc, 0, "group 1: %d threads off their PU (or binding failed)", g_rc);
+    cr_assert_eq(g_threads_seen, n);
+    cr_assert_eq(sf_topo_apply_group(g_real, &g_plan, 2, NULL), -1);
+}
+
+// The calling thread's memory policy: pages it touches go to its node, and the default comes back.
+Test(topology, membind_here_places_first_touch) {
+    const sf_topology *t = sf_topology_get();
+    sf_topo_opts o = opts_with(0, 0, SF_NUMA_AUTO, 8);
+    sf_topo_plan p;
+    cr_assert_eq(sf_topo_plan_make(&p, t, &o), 0);
+    int node = p.group_node[0];
+    cr_assert_eq(sf_topo_membind_here(t, node), 0);
+    size_t bytes = 8 << 20;
+    char *buf = malloc(bytes);
+    memset(buf, 1, bytes);
+    int where = sf_topo_area_node(t, buf, bytes);
+    cr_log_info("8 MiB touched under membind to node %d: found on %d", node, where);
+    cr_assert_eq(where, node);
+    free(buf);
+    cr_assert_eq(sf_topo_membind_here(t, SF_NODE_INTERLEAVE), 0);
+    cr_assert_eq(sf_topo_membind_here(t, SF_NODE_ANY), 0);
 }

@@ -304,16 +304,16 @@ int sf_topo_buf_node(const sf_topo_plan *p, sf_buf_kind kind, int index) {
     }
 }
 
-int sf_topo_apply(const sf_topology *t, const sf_topo_plan *p, int *observed_pu) {
-    if (!t->thissystem || p->n_threads < 1) return -1;
-    sf_set_threads(p->n_threads);
+// Threads [first, first + count) of the plan, as the calling thread's OpenMP team of `count`: each binds
+// itself (when p->bind) and records where it ran. Returns the misplaced count, or -1 on a failure.
+static int bind_team(const sf_topology *t, const sf_topo_plan *p, int first, int count, int *observed_pu) {
     int misplaced = 0, failed = 0, ran = 0;
-#pragma omp parallel num_threads(p->n_threads) reduction(+ : misplaced, failed, ran)
+#pragma omp parallel num_threads(count) reduction(+ : misplaced, failed, ran)
     {
 #ifdef _OPENMP
-        int i = omp_get_thread_num();
+        int i = first + omp_get_thread_num();
 #else
-        int i = 0;
+        int i = first;
 #endif
         hwloc_bitmap_t set = hwloc_bitmap_alloc();
         if (p->bind) {
@@ -327,8 +327,88 @@ int sf_topo_apply(const sf_topology *t, const sf_topo_plan *p, int *observed_pu)
         ran++;
         hwloc_bitmap_free(set);
     }
-    if (failed || ran != p->n_threads) return -1;
+    if (failed || ran != count) return -1;
     return misplaced;
+}
+
+int sf_topo_apply(const sf_topology *t, const sf_topo_plan *p, int *observed_pu) {
+    if (!t->thissystem || p->n_threads < 1) return -1;
+    sf_set_threads(p->n_threads);
+    return bind_team(t, p, 0, p->n_threads, observed_pu);
+}
+
+int sf_topo_apply_group(const sf_topology *t, const sf_topo_plan *p, int g, int *observed_pu) {
+    if (!t->thissystem || g < 0 || g >= p->n_groups || p->group_threads[g] < 1) return -1;
+    sf_set_threads_here(p->group_threads[g]);
+    return bind_team(t, p, p->group_first_thread[g], p->group_threads[g], observed_pu);
+}
+
+int sf_topo_unbind(const sf_topology *t, int n_threads) {
+    if (!t->thissystem || n_threads < 1) return -1;
+    int failed = 0;
+#pragma omp parallel num_threads(n_threads) reduction(+ : failed)
+    failed += hwloc_set_cpubind(t->h, t->usable, HWLOC_CPUBIND_THREAD) != 0;
+    return failed ? -1 : 0;
+}
+
+void sf_topo_batch_split(int *start, int *count, const sf_topo_plan *p, int n) {
+    int w[SF_TOPO_MAX_GROUPS] = {0};
+    for (int g = 0; g < p->n_groups; g++) w[g] = p->group_threads[g];
+    split_proportional(count, w, p->n_groups, n > 0 ? n : 0);
+    for (int g = 0; g < p->n_groups; g++) start[g] = g ? start[g - 1] + count[g - 1] : 0;
+}
+
+int sf_topo_plan_split_groups(sf_topo_plan *p, int n_groups) {
+    if (n_groups < 1 || n_groups > SF_TOPO_MAX_GROUPS || p->n_threads < 1) return -1;
+    int batch = 0;
+    for (int g = 0; g < p->n_groups; g++) batch += p->batch_count[g];
+    // More groups than threads: each group still needs a driver, so PUs are shared round-robin.
+    int n = p->n_threads >= n_groups ? p->n_threads : n_groups;
+    if (n > SF_TOPO_MAX_THREADS) return -1;
+    for (int i = p->n_threads; i < n; i++) {
+        int src = i % p->n_threads;
+        p->thread_pu[i] = p->thread_pu[src];
+        p->thread_core[i] = p->thread_core[src];
+        p->thread_node[i] = p->thread_node[src];
+        p->thread_group[i] = p->thread_group[src];
+    }
+    int old_buf[SF_TOPO_MAX_THREADS];
+    for (int i = 0; i < n; i++) old_buf[i] = p->group_buf_node[p->thread_group[i]];
+    int ones[SF_TOPO_MAX_GROUPS], share[SF_TOPO_MAX_GROUPS];
+    for (int g = 0; g < n_groups; g++) ones[g] = 1;
+    split_proportional(share, ones, n_groups, n);
+    int first = 0;
+    for (int g = 0; g < n_groups; g++) {
+        p->group_first_thread[g] = first;
+        p->group_threads[g] = share[g];
+        p->group_cores[g] = share[g];
+        p->group_node[g] = p->thread_node[first];
+        p->group_buf_node[g] = old_buf[first];
+        for (int i = first; i < first + share[g]; i++) p->thread_group[i] = g, p->thread_buf_node[i] = old_buf[first];
+        first += share[g];
+    }
+    p->n_threads = n;
+    p->n_groups = n_groups;
+    sf_topo_batch_split(p->batch_start, p->batch_count, p, batch);
+    return 0;
+}
+
+int sf_topo_membind_here(const sf_topology *t, int node) {
+    if (!t->thissystem) return -1;
+    hwloc_bitmap_t ns = hwloc_bitmap_alloc();
+    hwloc_membind_policy_t policy = HWLOC_MEMBIND_BIND;
+    if (node == SF_NODE_ANY) {
+        hwloc_bitmap_copy(ns, hwloc_topology_get_allowed_nodeset(t->h));
+        policy = HWLOC_MEMBIND_DEFAULT;
+    } else if (node == SF_NODE_INTERLEAVE) {
+        hwloc_bitmap_copy(ns, hwloc_topology_get_allowed_nodeset(t->h));
+        policy = HWLOC_MEMBIND_INTERLEAVE;
+    } else {
+        hwloc_bitmap_only(ns, (unsigned)node);
+    }
+    int rc = hwloc_set_membind(t->h, ns, policy, HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET);
+    hwloc_bitmap_free(ns);
+    return rc;
 }
 
 void *sf_topo_alloc(const sf_topology *t, size_t bytes, int node) {

@@ -119,6 +119,27 @@ int sf_topo_buf_node(const sf_topo_plan *p, sf_buf_kind kind, int index);
 // running machine's topology.
 int sf_topo_apply(const sf_topology *t, const sf_topo_plan *p, int *observed_pu);
 
+// The same for group g only, from the thread that drives the group (a replica's worker): the calling
+// thread's sf_threads() becomes p->group_threads[g] (sf_set_threads_here) and its own OpenMP team takes
+// the group's PUs. Same return values.
+int sf_topo_apply_group(const sf_topology *t, const sf_topo_plan *p, int g, int *observed_pu);
+// Lets a team of n_threads of the calling thread run anywhere in the usable set again (undoes a binding).
+int sf_topo_unbind(const sf_topology *t, int n_threads);
+
+// The plan's batch split for a batch of n samples (a short last batch): start/count per group
+// (p->n_groups entries), in proportion to the groups' threads, contiguous, as sf_topo_plan_make does.
+void sf_topo_batch_split(int *start, int *count, const sf_topo_plan *p, int n);
+// Test hook for machines with fewer NUMA nodes than a run is meant for: regroups the plan's threads into
+// n_groups contiguous groups (each keeps the node and buffer policy of its first thread), sharing PUs
+// round-robin when there are fewer threads than groups, and re-splits the batch. 0, or -1 when n_groups
+// is out of range.
+int sf_topo_plan_split_groups(sf_topo_plan *p, int n_groups);
+
+// The calling thread's memory policy for pages it touches from now on: bound to `node`, interleaved
+// over every allowed node (SF_NODE_INTERLEAVE) or the default first touch (SF_NODE_ANY). 0 on success,
+// -1 where the OS does not support it (placement then falls back to first touch).
+int sf_topo_membind_here(const sf_topology *t, int node);
+
 // Memory on a NUMA node (OS index), interleaved (SF_NODE_INTERLEAVE) or placed by first touch
 // (SF_NODE_ANY). Page-aligned; release with sf_topo_free and the same size. Falls back to plain
 // first-touch memory where binding is unsupported. Dies on out of memory.
