@@ -1,10 +1,15 @@
-// cmd_evaluate.c: `springfield evaluate --weights W --data DIR [--model M --size S]`.
+// cmd_evaluate.c: `springfield evaluate --weights W --data DIR [--model M --size S]`, or
+// `springfield evaluate --run runs/NAME`.
 //
 // Runs the model over every image of a labelled folder (DIR/<class>/<file>; evaluation transform) and
 // prints accuracy, macro-F1, weighted F1, the per-class table and the confusion matrix; --png and
 // --per-class write them as files. The architecture, input size and class names come from the
 // checkpoint's metadata unless given. Folder classes are matched to the checkpoint's classes by name,
 // so a folder with a subset of the classes (or extra ones, which are reported and skipped) works.
+// --run evaluates a training run's validation split: its data folder, seed and validation fraction come
+// from the run's config.json and the split is redrawn exactly as `train` drew it, so the accuracy that
+// training reported for best.safetensors can be reproduced by a separate code path (this one decodes
+// every image itself, without the training loader or its cache).
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/plot.h"
@@ -12,16 +17,19 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/image.h"
+#include "data/split.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "util/util.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const sf_opt_spec spec[] = {
-    {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors)"},
+    {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors); with --run: default RUN/best.safetensors"},
     {"data", SF_OPT_STR, NULL, NULL, 0, 0, "labelled folder DIR/<class>/<image>"},
+    {"run", SF_OPT_STR, NULL, NULL, 0, 0, "evaluate this training run's validation split (from its config.json)"},
     {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,
      "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
@@ -33,17 +41,62 @@ static const sf_opt_spec spec[] = {
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
+// What --run needs from RUN/config.json: the data folder (a demo run's synthetic-data), the seed and
+// the validation fraction. Returns 0, or 1 with the reason in err.
+static int run_split_config(char *dir, size_t dirlen, uint64_t *seed, double *val_frac, const char *run, char *err,
+                            size_t errlen) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j) {
+        snprintf(err, errlen, "%.600s: %.300s", path, je.text);
+        return 1;
+    }
+    json_t *data = json_object_get(j, "data"), *sd = json_object_get(j, "seed"), *vf = json_object_get(j, "val-split");
+    int rc = 0;
+    if (!json_is_integer(sd) || !json_is_number(vf) || !(json_is_string(data) || json_is_null(data) || !data)) {
+        snprintf(err, errlen, "%.600s: needs \"seed\" (integer), \"val-split\" (number) and \"data\" (string or null)", path);
+        rc = 1;
+    } else {
+        if (json_is_string(data)) snprintf(dir, dirlen, "%s", json_string_value(data));
+        else snprintf(dir, dirlen, "%s/synthetic-data", run);
+        *seed = (uint64_t)json_integer_value(sd);
+        *val_frac = json_number_value(vf);
+    }
+    json_decref(j);
+    return rc;
+}
+
 int sf_cmd_evaluate(int argc, char **argv) {
     sf_opts o;
-    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield evaluate --weights W --data DIR [options]");
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv,
+                         "springfield evaluate --weights W --data DIR [options]\n       springfield evaluate --run runs/NAME [options]");
     if (rc >= 0) return rc;
-    const char *weights = sf_opt_str(&o, "weights"), *dir = sf_opt_str(&o, "data");
+    const char *weights = sf_opt_str(&o, "weights"), *dir = sf_opt_str(&o, "data"), *run = sf_opt_str(&o, "run");
+    char err[1024], run_data[4096], run_weights[4096];
+    uint64_t split_seed = 0;
+    double val_frac = 0;
+    if (run) {
+        if (dir) {
+            fprintf(stderr, "springfield evaluate: --run takes the data folder from the run's config.json; drop --data\n");
+            return 2;
+        }
+        if (run_split_config(run_data, sizeof run_data, &split_seed, &val_frac, run, err, sizeof err)) {
+            fprintf(stderr, "springfield evaluate: %s\n", err);
+            return 1;
+        }
+        dir = run_data;
+        if (!weights) {
+            snprintf(run_weights, sizeof run_weights, "%s/best.safetensors", run);
+            weights = run_weights;
+        }
+    }
     if (!weights || !dir) {
-        fprintf(stderr, "springfield evaluate: --weights and --data are required (see --help)\n");
+        fprintf(stderr, "springfield evaluate: --weights and --data, or --run, are required (see --help)\n");
         return 2;
     }
     if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
-    char err[1024];
     sf_ckpt_info ci;
     if (sf_ckpt_info_read(&ci, weights, err, sizeof err)) {
         fprintf(stderr, "springfield evaluate: %s\n", err);
@@ -92,8 +145,18 @@ int sf_cmd_evaluate(int argc, char **argv) {
     int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
     int *ok = sf_malloc((size_t)batch * sizeof *ok);
     int *sel = sf_malloc((size_t)ds.n * sizeof *sel), n = 0;
-    for (int i = 0; i < ds.n; i++)
-        if (map[ds.labels[i]] >= 0) sel[n++] = i;
+    if (run) {  // the run's validation split, drawn as train drew it
+        sf_split sp;
+        sf_split_stratified(&sp, &ds, (float)val_frac, split_seed, 1);
+        for (int i = 0; i < sp.n_val; i++)
+            if (map[ds.labels[sp.val[i]]] >= 0) sel[n++] = sp.val[i];
+        sf_split_free(&sp);
+        printf("validation split of %s: %d images (seed %llu, fraction %.3g) from %s\n", run, n,
+               (unsigned long long)split_seed, val_frac, dir);
+    } else {
+        for (int i = 0; i < ds.n; i++)
+            if (map[ds.labels[i]] >= 0) sel[n++] = i;
+    }
     int64_t *cm = sf_calloc((size_t)k * k, sizeof *cm);
     int bad = 0;
     double t0 = sf_now();

@@ -35,4 +35,13 @@ grep -Eq 'accuracy [0-9.]+ +macro_f1 [0-9.]+ +weighted_f1 [0-9.]+' "$TMP/eval.tx
 [ -s "$TMP/cm.png" ] && [ "$(wc -l <"$TMP/pc.csv")" = 43 ]; check "evaluate writes the PNG and the per-class CSV" $?
 eacc=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/eval.txt")
 awk -v a="${eacc:-0}" 'BEGIN { exit !(a > 0.15) }'; check "evaluate accuracy on the whole set $eacc > 0.15" $?
+# --run redraws the run's validation split and decodes every image itself (no training loader, no cache):
+# it must reproduce the accuracy that training reported for best.safetensors.
+"$SF" evaluate --run "$RUN" --threads 2 --no-matrix >"$TMP/evalrun.txt" 2>&1
+check "evaluate --run exits 0" $?
+racc=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun.txt")
+nval=$(sed -n 's/.*(\([0-9]*\) images).*/\1/p' "$TMP/train.log" | tail -1)
+grep -q "validation split of $RUN: $nval images" "$TMP/evalrun.txt"; check "evaluate --run uses the run's $nval validation images" $?
+awk -v a="${acc:-0}" -v b="${racc:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
+check "evaluate --run reproduces the best val_acc ($racc vs $acc)" $?
 finish
