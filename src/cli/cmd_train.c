@@ -11,10 +11,17 @@
 // Without --data the synthetic demo dataset (data/synth.h) is generated into <out>/synthetic-data and
 // `simple` is trained on it with demo settings sized to about two minutes on two cores.
 //
+// Placement (cli/placement.h): threads are bound per the topology plan and, under --numa auto on a
+// machine with several NUMA nodes, every node trains its share of each batch on its own replica of the
+// model (nn/replica.h); gradients are summed across replicas in a fixed order, the optimizer steps the
+// master once and the replicas are refreshed from it. One node, off or interleave: one model, and the
+// step is exactly the single-model step.
+//
 // Signals: SIGINT/SIGTERM finish the current batch, save the state, print the resume command and exit
 // 130; a second Ctrl-C exits at once (every checkpoint write is atomic, so the last one stays valid).
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/placement.h"
 #include "cli/plot.h"
 #include "cli/progress.h"
 #include "cli/run_dir.h"
@@ -26,6 +33,7 @@
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "nn/plateau.h"
+#include "nn/replica.h"
 #include "nn/train_state.h"
 #include "util/util.h"
 
@@ -55,7 +63,10 @@ static const sf_opt_spec spec[] = {
     {"augment", SF_OPT_STR, DEFAULT_AUGMENT, NULL, 0, 0, "rot=DEG,flip=P,scale=LO:HI,ratio=LO:HI, or none"},
     {"patience", SF_OPT_INT, "2", NULL, 0, 1000, "ReduceLROnPlateau patience (epochs)"},
     {"factor", SF_OPT_FLOAT, "0.1", NULL, 1e-6, 0.999999, "ReduceLROnPlateau factor"},
-    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "compute threads (0: all cores)"},
+    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "compute threads (0: one per core, or OMP_NUM_THREADS)"},
+    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
+     "NUMA placement: a model replica per node, threads bound (auto); one model, memory interleaved "
+     "(interleave); no binding (off)"},
     {"loader-threads", SF_OPT_INT, "2", NULL, 0, 64, "image decoding threads (0: in the training thread)"},
     {"seed", SF_OPT_INT, "0", NULL, 0, 4e18, "seed of initialisation, split, sampler and augmentation"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions: bit-reproducible runs"},
@@ -161,8 +172,9 @@ typedef struct {
     int64_t *cm;  // (k,k)
 } eval_result;
 
-// Mean cross-entropy, accuracy and confusion matrix of the model on the validation loader.
-static void evaluate(eval_result *r, sf_model *m, sf_loader *ld, int k, int *yt, int *yp) {
+// Mean cross-entropy, accuracy and confusion matrix of the model on the validation loader (each replica
+// on its share of every batch).
+static void evaluate(eval_result *r, sf_replicas *m, sf_loader *ld, int k, int *yt, int *yp) {
     memset(r->cm, 0, (size_t)k * k * sizeof *r->cm);
     double loss = 0;
     int64_t n = 0;
@@ -170,7 +182,7 @@ static void evaluate(eval_result *r, sf_model *m, sf_loader *ld, int k, int *yt,
     sf_batch b;
     while (sf_loader_next(ld, &b)) {
         if (b.n == 0) continue;  // every image of the batch failed to decode
-        const float *logits = sf_model_forward(m, b.x, b.n, false);  // logits is (n,K)
+        const float *logits = sf_replicas_forward(m, b.x, b.n, false);  // logits is (n,K)
         for (int i = 0; i < b.n; i++) {
             const float *l = logits + (size_t)i * k;
             int p = sf_argmax(l, k);
@@ -277,7 +289,12 @@ int sf_cmd_train(int argc, char **argv) {
         json_decref(pool);
         return 2;
     }
-    if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
+    sf_placement pl;
+    if (sf_placement_setup(&pl, (int)sf_opt_int(&o, "threads"), sf_opt_str(&o, "numa"), batch, err, sizeof err)) {
+        fprintf(stderr, "springfield train: %s\n", err);
+        json_decref(pool);
+        return 2;
+    }
     const char *out = sf_opt_str(&o, "out");
     sf_run_dir run;
     if (sf_run_dir_open(&run, out, err, sizeof err)) {
@@ -333,18 +350,20 @@ int sf_cmd_train(int argc, char **argv) {
 
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch,
                           .deterministic = sf_opt_flag(&o, "deterministic"), .seed = seed};
-    sf_model *m = sf_model_create(&mc, err, sizeof err);
-    if (!m) {
+    // One replica per NUMA group; the optimizer, checkpoints and loads work on the master (replica 0).
+    sf_replicas *reps = sf_replicas_create(&mc, sf_topology_get(), &pl.plan, NULL, err, sizeof err);
+    if (!reps) {
         fprintf(stderr, "springfield train: %s\n", err);
         return 2;
     }
+    sf_model *m = sf_replicas_master(reps);
     const char *init = sf_opt_str(&o, "init");
     if (init && sf_model_load(m, init, NULL, err, sizeof err)) {
         fprintf(stderr, "springfield train: --init: %s\n", err);
         return 1;
     }
     if (sf_opt_str(&o, "freeze")) {
-        int nf = sf_model_freeze(m, sf_opt_str(&o, "freeze"));
+        int nf = sf_replicas_freeze(reps, sf_opt_str(&o, "freeze"));
         sf_run_log(&run, "springfield: froze %d parameter tensors matching '%s'", nf, sf_opt_str(&o, "freeze"));
         if (nf == 0) sf_warn("--freeze '%s' matched no parameter", sf_opt_str(&o, "freeze"));
     }
@@ -369,6 +388,7 @@ int sf_cmd_train(int argc, char **argv) {
         sf_run_log(&run, "springfield: resuming %s at epoch %d, batch %lld (checkpoint %s, lr %.3g)", out,
                    st.epoch + 1, (long long)st.batch, id, st.lr);
     }
+    sf_replicas_refresh(reps);  // after --init or --resume wrote the master's weights
 
     // Metadata of the weights files: class names and training counts, for evaluate and predict.
     int64_t *counts = sf_calloc((size_t)k, sizeof *counts);
@@ -384,6 +404,9 @@ int sf_cmd_train(int argc, char **argv) {
     json_object_set_new(extra, "epochs_resolved", json_integer(epochs));
     json_object_set_new(extra, "balance_resolved", json_string(balance));
     json_object_set_new(extra, "threads_resolved", json_integer(sf_threads()));
+    json_object_set_new(extra, "numa_replicas", json_integer(sf_replicas_count(reps)));
+    json_object_set_new(extra, "placement", json_string(pl.report));
+    json_object_set_new(extra, "profile", json_string(pl.profile));
     json_object_set_new(extra, "n_classes", json_integer(k));
     json_object_set_new(extra, "n_train", json_integer(split.n_train));
     json_object_set_new(extra, "n_val", json_integer(split.n_val));
@@ -396,6 +419,7 @@ int sf_cmd_train(int argc, char **argv) {
                arch, size, batch, epochs, sf_opt_str(&o, "optimizer"), oc.lr,
                oc.kind == SF_OPT_ADAMW && oc.amsgrad ? " amsgrad" : "", k, split.n_train, split.n_val, sf_threads(),
                mc.deterministic ? " deterministic" : "", out);
+    sf_run_log(&run, "springfield: %s; cpu profile %s", pl.report, pl.profile);
     if (!resume) sf_model_print_table(m, stderr);
 
     struct sigaction sa;
@@ -442,10 +466,10 @@ int sf_cmd_train(int argc, char **argv) {
                 memcpy(bn_snap + off, p->data, nbytes);
                 off += nbytes;
             }
-            const float *logits = sf_model_forward(m, b.x, b.n, true);  // logits is (n,K)
+            const float *logits = sf_replicas_forward(reps, b.x, b.n, true);  // logits is (n,K)
             int correct = 0;
             for (int i = 0; i < b.n; i++) correct += sf_argmax(logits + (size_t)i * k, k) == b.y[i];
-            float loss = sf_model_loss_backward(m, b.y, NULL);
+            float loss = sf_replicas_loss_backward(reps, b.y);
             if (!isfinite(loss)) {
                 off = 0;
                 for (int i = 0; i < nbuf; i++) {  // the failed forward must not leave NaN running stats
@@ -475,6 +499,7 @@ int sf_cmd_train(int argc, char **argv) {
                 st.n_correct += correct;
                 st.n_images += b.n;
             }
+            sf_replicas_refresh(reps);
             imgs_this_run += b.n;
             st.batch++;
             st.global_step++;
@@ -496,7 +521,7 @@ int sf_cmd_train(int argc, char **argv) {
             status = report_interrupt(&run, &st, cp.state, argv[-1], out);
             break;
         }
-        evaluate(&ev, m, val_ld, k, yt, yp);
+        evaluate(&ev, reps, val_ld, k, yt, yp);
         sf_epoch_record r = {.epoch = st.epoch + 1,
                              .lr = st.lr,
                              .train_loss = st.n_images ? st.sum_loss / st.n_images : NAN,
@@ -552,7 +577,8 @@ int sf_cmd_train(int argc, char **argv) {
             sf_run_log(&run, "springfield: cannot reload %s: %s", cp.best, err);
             status = status ? status : 1;
         } else {
-            evaluate(&ev, m, val_ld, k, yt, yp);
+            sf_replicas_refresh(reps);
+            evaluate(&ev, reps, val_ld, k, yt, yp);
             double *p = sf_malloc((size_t)k * sizeof *p), *rec = sf_malloc((size_t)k * sizeof *rec),
                    *f = sf_malloc((size_t)k * sizeof *f);
             int64_t *sup = sf_malloc((size_t)k * sizeof *sup);
@@ -591,7 +617,7 @@ int sf_cmd_train(int argc, char **argv) {
     free(counts_json);
     sf_train_state_free(&st);
     sf_opt_free(opt);
-    sf_model_free(m);
+    sf_replicas_free(reps);
     sf_loader_destroy(train_ld);
     sf_loader_destroy(val_ld);
     sf_split_free(&split);
