@@ -8,6 +8,7 @@
 // metadata; else the most frequent prediction), and a warning on stderr names it.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/placement.h"
 #include "cli/run_dir.h"
 #include "data/augment.h"
 #include "data/image.h"
@@ -32,7 +33,10 @@ static const sf_opt_spec spec[] = {
      "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
-    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: all cores)"},
+    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
+    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
+     "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
+     "interleaved (interleave); no binding (off)"},
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
@@ -103,8 +107,14 @@ int sf_cmd_predict(int argc, char **argv) {
         fprintf(stderr, "springfield predict: --weights and --images are required (see --help)\n");
         return 2;
     }
-    if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
     char err[1024];
+    sf_placement pl;
+    if (sf_placement_setup(&pl, (int)sf_opt_int(&o, "threads"), sf_opt_str(&o, "numa"), (int)sf_opt_int(&o, "batch"),
+                           err, sizeof err)) {
+        fprintf(stderr, "springfield predict: %s\n", err);
+        return 2;
+    }
+    sf_info("%s; cpu profile %s", pl.report, pl.profile);
     sf_ckpt_info ci;
     if (sf_ckpt_info_read(&ci, weights, err, sizeof err)) {
         fprintf(stderr, "springfield predict: %s\n", err);
@@ -122,7 +132,11 @@ int sf_cmd_predict(int argc, char **argv) {
     int batch = (int)sf_opt_int(&o, "batch"), top = (int)sf_opt_int(&o, "top");
     if (top > k) top = k;
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch};
+    // Inference runs one model: its memory goes where the placement says (first-touched by this thread).
+    int node = sf_placement_model_node(&pl);
+    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), node);
     sf_model *m = sf_model_create(&mc, err, sizeof err);
+    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), SF_NODE_ANY);
     if (!m || sf_model_load(m, weights, NULL, err, sizeof err)) {
         fprintf(stderr, "springfield predict: %s\n", err);
         if (m) sf_model_free(m);
