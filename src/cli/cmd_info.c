@@ -3,9 +3,11 @@
 // big buffers live.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/placement.h"
 #include "kernels/profile.h"
 #include "kernels/sgemm_tuning.h"
 #include "kernels/topology.h"
+#include "nn/replica.h"
 #include "springfield.h"
 
 #include <stdio.h>
@@ -21,6 +23,9 @@ static const sf_opt_spec spec[] = {
     {"smt", SF_OPT_FLAG, "off", NULL, 0, 0, "run threads on SMT siblings too"},
     {"batch", SF_OPT_INT, "64", NULL, 1, 1 << 20, "batch size whose split across NUMA nodes is shown"},
     {"bind", SF_OPT_FLAG, "on", NULL, 0, 0, "bind the threads to show where they run (--no-bind: plan only)"},
+    {"model", SF_OPT_CHOICE, "simple", "simple|best|resnet18|resnet50|none", 0, 0,
+     "build this model's replicas as training would and show where their buffers are (none: skip)"},
+    {"size", SF_OPT_INT, "96", NULL, 16, 1024, "input size of that model"},
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
@@ -118,6 +123,29 @@ static void print_buffers(const sf_topology *t, const sf_topo_plan *p) {
            node_str(b3, sizeof b3, sf_topo_buf_node(p, SF_BUF_SHARED, 0)));
 }
 
+// The replicas training would build (nn/replica.h), with the pages' nodes as the OS reports them.
+static void print_replicas(const sf_topology *t, const sf_topo_plan *p, const char *arch, int size, int batch) {
+    sf_model_config mc = {.arch = arch, .n_classes = 42, .in_h = size, .in_w = size, .max_batch = batch, .seed = 1};
+    char err[512], b1[32], b2[32], b3[32], b4[32];
+    sf_replicas *r = sf_replicas_create(&mc, t, p, NULL, err, sizeof err);
+    if (!r) {
+        printf("           %s replicas: %s\n", arch, err);
+        return;
+    }
+    printf("           %s at %d px, batch %d: %d replica%s (found where their pages are now)\n", arch, size, batch,
+           sf_replicas_count(r), sf_replicas_count(r) == 1 ? "" : "s");
+    for (int g = 0; g < sf_replicas_count(r); g++) {
+        sf_replica_mem w;
+        sf_replicas_where(&w, r, g);
+        printf("           replica %d (up to %d samples, planned %s): weights %.1f MiB on %s, gradients %.1f MiB on "
+               "%s, activations %.1f MiB on %s\n",
+               g, w.max_batch, node_str(b1, sizeof b1, w.planned), w.bytes_params / 1048576.0,
+               node_str(b2, sizeof b2, w.node_params), w.bytes_grads / 1048576.0, node_str(b3, sizeof b3, w.node_grads),
+               w.bytes_acts / 1048576.0, node_str(b4, sizeof b4, w.node_acts));
+    }
+    sf_replicas_free(r);
+}
+
 static void print_profile(void) {
     char note[1024];
     sf_profile tmp;
@@ -153,6 +181,12 @@ int sf_cmd_info(int argc, char **argv) {
     to.batch = (int)sf_opt_int(&o, "batch");
     sf_topo_plan *plan = sf_malloc(sizeof *plan);
     int have_plan = sf_topo_plan_make(plan, topo, &to) == 0;
+    char err[512];
+    if (have_plan && sf_placement_fake_groups(plan, err, sizeof err) < 0) {
+        fprintf(stderr, "springfield info: %s\n", err);
+        free(plan);
+        return 2;
+    }
     int observed[SF_TOPO_MAX_THREADS], misplaced = 0;
     int bound = have_plan && sf_opt_flag(&o, "bind");
     if (bound) misplaced = sf_topo_apply(topo, plan, observed);
@@ -176,6 +210,8 @@ int sf_cmd_info(int argc, char **argv) {
     if (have_plan) {
         print_plan(plan, &to, bound ? observed : NULL, misplaced);
         print_buffers(topo, plan);
+        if (strcmp(sf_opt_str(&o, "model"), "none") != 0)
+            print_replicas(topo, plan, sf_opt_str(&o, "model"), (int)sf_opt_int(&o, "size"), to.batch);
     } else {
         printf("placement: no usable PU in this process's cpuset\n");
     }

@@ -32,6 +32,24 @@ static const char *node_str(char *buf, size_t n, int node) {
     return buf;
 }
 
+int sf_placement_fake_groups(sf_topo_plan *p, char *err, size_t errlen) {
+    const char *fake = getenv(FAKE_ENV);
+    if (!fake || !*fake) return 0;
+    char *end;
+    long n = strtol(fake, &end, 10);
+    if (*end || n < 1 || n > SF_TOPO_MAX_GROUPS) {
+        snprintf(err, errlen, "%s=%s: expected a number of groups in 1..%d", FAKE_ENV, fake, SF_TOPO_MAX_GROUPS);
+        return -1;
+    }
+    if (p->numa != SF_NUMA_AUTO) {
+        sf_warn("%s is ignored with --numa %s (one group)", FAKE_ENV, sf_numa_name(p->numa));
+        return 0;
+    }
+    if (n == p->n_groups) return 0;
+    sf_topo_plan_split_groups(p, (int)n);
+    return (int)n;
+}
+
 int sf_placement_setup(sf_placement *out, int threads, const char *numa, int batch, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int mode = sf_numa_parse(numa ? numa : "auto");
@@ -50,21 +68,8 @@ int sf_placement_setup(sf_placement *out, int threads, const char *numa, int bat
         snprintf(err, errlen, "no usable core in this process's cpuset (hwloc topology from %s)", sf_topology_source(t));
         return -1;
     }
-    const char *fake = getenv(FAKE_ENV);
-    if (fake && *fake) {
-        char *end;
-        long n = strtol(fake, &end, 10);
-        if (*end || n < 1 || n > SF_TOPO_MAX_GROUPS) {
-            snprintf(err, errlen, "%s=%s: expected a number of groups in 1..%d", FAKE_ENV, fake, SF_TOPO_MAX_GROUPS);
-            return -1;
-        }
-        if (mode == SF_NUMA_AUTO && n != p->n_groups) {
-            sf_topo_plan_split_groups(p, (int)n);
-            out->fake_groups = (int)n;
-        } else if (mode != SF_NUMA_AUTO) {
-            sf_warn("%s is ignored with --numa %s (one group)", FAKE_ENV, numa);
-        }
-    }
+    out->fake_groups = sf_placement_fake_groups(p, err, errlen);
+    if (out->fake_groups < 0) return -1;
     if (mode == SF_NUMA_OFF && p->bind) {
         p->bind = 0;
         p->why_unbound = "--numa off";

@@ -30,6 +30,10 @@ typedef struct {
 // profile. Returns 0, or -1 with err (no usable core, a bad SPRINGFIELD_FAKE_NUMA_NODES).
 int sf_placement_setup(sf_placement *out, int threads, const char *numa, int batch, char *err, size_t errlen);
 
+// Applies SPRINGFIELD_FAKE_NUMA_NODES to a plan: the number of groups it made (0: unset, or not --numa
+// auto), or -1 with err for a bad value.
+int sf_placement_fake_groups(sf_topo_plan *p, char *err, size_t errlen);
+
 // One model's memory (inference, or the whole of a one-group run): the node policy for it, which
 // sf_topo_membind_here applies on the creating thread (SF_NODE_ANY under --numa off).
 int sf_placement_model_node(const sf_placement *p);
