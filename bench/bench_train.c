@@ -7,13 +7,21 @@
 // data loader when --data is given, inference images/s, peak RSS, then PyTorch's figures and the ratio.
 // Each figure is the median over --steps timed steps after --warmup untimed ones; with --rounds > 1
 // springfield and PyTorch alternate and the medians of the rounds are quoted (the CPU is shared).
+//
+// Placement: --numa picks the placement as `train` does (cli/placement.h; a model replica per NUMA node
+// under auto). --scaling instead measures training img/s for --numa off and auto at 1 thread and at
+// --threads threads (0: one per core), the four configurations interleaved round by round so that a
+// busy machine disturbs them alike, and reports each mode's scaling from 1 thread to N (the issue's
+// target: at least 1.9x from 1 to 2 threads for `best` at 224 px).
 #include "bench/bench.h"
 #include "cli/options.h"
+#include "cli/placement.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "kernels/cpu.h"
 #include "nn/adamw.h"
 #include "nn/model.h"
+#include "nn/replica.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -36,6 +44,9 @@ static const sf_opt_spec spec[] = {
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions"},
     {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
     {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
+    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0, "placement, as for train"},
+    {"scaling", SF_OPT_FLAG, "off", NULL, 0, 0,
+     "numa off and auto at 1 thread and at --threads threads, interleaved --rounds times: img/s and scaling"},
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
@@ -60,20 +71,21 @@ typedef struct {
 } sf_result;
 
 // Median seconds per training step and per inference batch on fixed synthetic tensors.
-static void run_ours(sf_result *r, sf_model *m, sf_optimizer *o, const float *x, const int64_t *y, int batch,
+static void run_ours(sf_result *r, sf_replicas *m, sf_optimizer *o, const float *x, const int64_t *y, int batch,
                      int steps, int warmup) {
     double *t = sf_malloc((size_t)steps * sizeof *t);
     for (int i = 0; i < warmup + steps; i++) {
         double t0 = sf_now();
-        sf_model_forward(m, x, batch, true);
-        sf_model_loss_backward(m, y, NULL);
+        sf_replicas_forward(m, x, batch, true);
+        sf_replicas_loss_backward(m, y);
         sf_opt_step(o);
+        sf_replicas_refresh(m);
         if (i >= warmup) t[i - warmup] = sf_now() - t0;
     }
     r->step_s = median(t, steps);
     for (int i = 0; i < warmup + steps; i++) {
         double t0 = sf_now();
-        sf_model_forward(m, x, batch, false);
+        sf_replicas_forward(m, x, batch, false);
         if (i >= warmup) t[i - warmup] = sf_now() - t0;
     }
     r->infer_s = median(t, steps);
@@ -82,7 +94,7 @@ static void run_ours(sf_result *r, sf_model *m, sf_optimizer *o, const float *x,
 }
 
 // Median seconds per training step fed by the real loader (decode, augment, batch) on dir; -1 on error.
-static double run_loader(sf_model *m, sf_optimizer *o, const char *dir, int size, int batch, int threads,
+static double run_loader(sf_replicas *m, sf_optimizer *o, const char *dir, int size, int batch, int threads,
                          int steps, int warmup) {
     sf_dataset ds;
     char err[1024];
@@ -107,9 +119,10 @@ static double run_loader(sf_model *m, sf_optimizer *o, const char *dir, int size
             continue;
         }
         if (b.n != batch) continue;  // the short last batch of an epoch would re-plan the model
-        sf_model_forward(m, b.x, b.n, true);
-        sf_model_loss_backward(m, b.y, NULL);
+        sf_replicas_forward(m, b.x, b.n, true);
+        sf_replicas_loss_backward(m, b.y);
         sf_opt_step(o);
+        sf_replicas_refresh(m);
         double t1 = sf_now();
         if (done >= warmup) t[done - warmup] = t1 - t0;
         t0 = t1;
@@ -172,28 +185,99 @@ static int run_torch(sf_result *r, const char *model, int size, int batch, int t
     return 0;
 }
 
+// Replicas and an AdamW (amsgrad) optimizer on the master, placed as `numa` with `threads` threads.
+static sf_replicas *build(sf_optimizer **opt, const sf_model_config *mc, int threads, const char *numa,
+                          char *report, size_t replen) {
+    sf_placement pl;
+    char err[1024];
+    if (sf_placement_setup(&pl, threads, numa, mc->max_batch, err, sizeof err)) {
+        fprintf(stderr, "springfield bench train: %s\n", err);
+        return NULL;
+    }
+    // An earlier configuration of this process may have bound the threads: --numa off means unbound.
+    if (pl.plan.numa == SF_NUMA_OFF) sf_topo_unbind(sf_topology_get(), pl.plan.n_threads);
+    if (report) snprintf(report, replen, "%s", pl.report);
+    sf_replicas *r = sf_replicas_create(mc, sf_topology_get(), &pl.plan, NULL, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "springfield bench train: %s\n", err);
+        return NULL;
+    }
+    sf_model *m = sf_replicas_master(r);
+    sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
+    oc.amsgrad = true;
+    *opt = sf_opt_create(&oc, sf_model_param(m, 0), sf_model_n_params(m));
+    return r;
+}
+
+// --scaling: img/s of training steps for numa off/auto x 1/N threads, interleaved over the rounds.
+static int run_scaling(const sf_model_config *mc, const float *x, const int64_t *y, int threads, int steps, int warmup,
+                       int rounds, int json) {
+    sf_placement probe;
+    char err[1024];
+    if (sf_placement_setup(&probe, threads, "auto", mc->max_batch, err, sizeof err)) {
+        fprintf(stderr, "springfield bench train: %s\n", err);
+        return 1;
+    }
+    int nmax = probe.plan.n_threads, nt = nmax > 1 ? 2 : 1;
+    const int tcount[2] = {1, nmax};
+    const char *modes[2] = {"off", "auto"};
+    double *t = sf_calloc((size_t)rounds * 4, sizeof *t);
+    int replicas[4] = {0};
+    for (int r = 0; r < rounds; r++)
+        for (int c = 0; c < 2 * nt; c++) {
+            sf_optimizer *opt;
+            sf_replicas *rep = build(&opt, mc, tcount[c % nt], modes[c / nt], NULL, 0);
+            if (!rep) {
+                free(t);
+                return 1;
+            }
+            replicas[c] = sf_replicas_count(rep);
+            sf_result res;
+            run_ours(&res, rep, opt, x, y, mc->max_batch, steps, warmup);
+            t[(size_t)c * rounds + (size_t)r] = res.step_s;
+            sf_opt_free(opt);
+            sf_replicas_free(rep);
+        }
+    char shape[128];
+    snprintf(shape, sizeof shape, "%s_s%d_b%d", mc->arch, mc->in_h, mc->max_batch);
+    double ips[4];
+    for (int c = 0; c < 2 * nt; c++) ips[c] = mc->max_batch / median(t + (size_t)c * rounds, rounds);
+    for (int c = 0; c < 2 * nt; c++) {
+        if (json)
+            printf("{\"suite\":\"train_scaling\",\"case\":\"%s\",\"numa\":\"%s\",\"threads\":%d,\"replicas\":%d,"
+                   "\"train_img_s\":%.2f,\"rounds\":%d}\n",
+                   shape, modes[c / nt], tcount[c % nt], replicas[c], ips[c], rounds);
+        else
+            printf("train %-22s numa %-4s threads %3d  replicas %d  %8.2f img/s  (median of %d rounds)\n", shape,
+                   modes[c / nt], tcount[c % nt], replicas[c], ips[c], rounds);
+    }
+    for (int m = 0; m < 2 && nt == 2; m++) {
+        double sc = ips[m * 2 + 1] / ips[m * 2];
+        if (json)
+            printf("{\"suite\":\"train_scaling\",\"case\":\"%s\",\"numa\":\"%s\",\"scaling_1_to_%d\":%.3f}\n", shape,
+                   modes[m], nmax, sc);
+        else
+            printf("train %-22s numa %-4s scaling 1 -> %d threads: %.2fx (ideal %d.00x)\n", shape, modes[m], nmax, sc,
+                   nmax);
+    }
+    if (nt == 1) printf("train %-22s one usable core: no scaling to measure\n", shape);
+    fflush(stdout);
+    free(t);
+    return 0;
+}
+
 int sf_bench_train(int argc, char **argv) {
     sf_opts o;
     int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv,
-                         "springfield bench train [--model M --size S --batch B --threads T --data DIR --json]");
+                         "springfield bench train [--model M --size S --batch B --threads T --numa N --scaling --data DIR "
+                         "--json]");
     if (rc >= 0) return rc;
     const char *arch = sf_opt_str(&o, "model");
     int size = (int)sf_opt_int(&o, "size"), batch = (int)sf_opt_int(&o, "batch");
     int steps = (int)sf_opt_int(&o, "steps"), warmup = (int)sf_opt_int(&o, "warmup");
     int rounds = (int)sf_opt_int(&o, "rounds"), json = sf_opt_flag(&o, "json");
-    if (sf_opt_int(&o, "threads") > 0) sf_set_threads((int)sf_opt_int(&o, "threads"));
-    int threads = sf_threads();
-    char err[1024];
     sf_model_config mc = {.arch = arch, .n_classes = 42, .in_h = size, .in_w = size, .max_batch = batch,
                           .deterministic = sf_opt_flag(&o, "deterministic"), .seed = 1};
-    sf_model *m = sf_model_create(&mc, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "springfield bench train: %s\n", err);
-        return 2;
-    }
-    sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
-    oc.amsgrad = true;
-    sf_optimizer *opt = sf_opt_create(&oc, sf_model_param(m, 0), sf_model_n_params(m));
     size_t per = (size_t)3 * size * size;
     float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
     int64_t *y = sf_malloc((size_t)batch * sizeof *y);                 // y is (B)
@@ -201,8 +285,32 @@ int sf_bench_train(int argc, char **argv) {
     sf_rng_seed(&rng, 7, 0);
     for (size_t i = 0; i < (size_t)batch * per; i++) x[i] = sf_rng_uniform_range(&rng, -2.0f, 2.0f);
     for (int i = 0; i < batch; i++) y[i] = sf_rng_below(&rng, 42);
-
-    double flops_img = sf_model_flops_per_image(m);
+    if (sf_opt_flag(&o, "scaling")) {
+        char err[1024];
+        sf_model *probe = sf_model_create(&mc, err, sizeof err);  // a bad --model/--size fails here, once
+        if (!probe) {
+            fprintf(stderr, "springfield bench train: %s\n", err);
+            rc = 2;
+        } else {
+            sf_model_free(probe);
+            rc = run_scaling(&mc, x, y, (int)sf_opt_int(&o, "threads"), steps, warmup, rounds, json);
+        }
+        sf_free_aligned(x);
+        free(y);
+        return rc;
+    }
+    char placement[768];
+    sf_optimizer *opt = NULL;
+    sf_replicas *m = build(&opt, &mc, (int)sf_opt_int(&o, "threads"), sf_opt_str(&o, "numa"), placement,
+                           sizeof placement);
+    if (!m) {
+        sf_free_aligned(x);
+        free(y);
+        return 2;
+    }
+    int threads = sf_threads();
+    if (!json) printf("train %s\n", placement);
+    double flops_img = sf_model_flops_per_image(sf_replicas_master(m));
     double peak = sf_peak_gflops() * threads;
     double *ours_step = sf_malloc((size_t)rounds * sizeof(double)),
            *ours_inf = sf_malloc((size_t)rounds * sizeof(double));
@@ -233,9 +341,9 @@ int sf_bench_train(int argc, char **argv) {
     snprintf(shape, sizeof shape, "%s_s%d_b%d", arch, size, batch);
     double t_step = have_torch ? median(pt_step, rounds) : 0, t_inf = have_torch ? median(pt_inf, rounds) : 0;
     if (json) {
-        printf("{\"suite\":\"train\",\"case\":\"%s\",\"threads\":%d,\"train_img_s\":%.2f,\"gflops\":%.2f,"
-               "\"peak_pct\":%.2f,\"infer_img_s\":%.2f,\"peak_rss_mib\":%.1f",
-               shape, threads, train_ips, gflops, 100 * gflops / peak, inf_ips, rss);
+        printf("{\"suite\":\"train\",\"case\":\"%s\",\"threads\":%d,\"numa\":\"%s\",\"replicas\":%d,"
+               "\"train_img_s\":%.2f,\"gflops\":%.2f,\"peak_pct\":%.2f,\"infer_img_s\":%.2f,\"peak_rss_mib\":%.1f",
+               shape, threads, sf_opt_str(&o, "numa"), sf_replicas_count(m), train_ips, gflops, 100 * gflops / peak, inf_ips, rss);
         if (loader_step > 0) printf(",\"loader_train_img_s\":%.2f", batch / loader_step);
         if (have_torch)
             printf(",\"torch_train_img_s\":%.2f,\"torch_infer_img_s\":%.2f,\"torch_peak_rss_mib\":%.1f,"
@@ -262,6 +370,6 @@ int sf_bench_train(int argc, char **argv) {
     sf_free_aligned(x);
     free(y);
     sf_opt_free(opt);
-    sf_model_free(m);
+    sf_replicas_free(m);
     return 0;
 }
