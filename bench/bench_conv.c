@@ -2,9 +2,13 @@
 // backward-data and backward-weights timed separately against oneDNN in the same run.
 //
 //   springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] [--clock wall|cpu]
+//                          [--model simple|best|resnet1x1] [--layer NAME] [--dir fwd|bwd_d|bwd_w]
+//                          [--algo auto|direct|gemm]
 //
 // Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
-// every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. Runs of
+// every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. The
+// algorithm column says which path the plan chose ("direct_<isa>_<ur>x<ocb>" or "gemm_chunk<images>");
+// --algo forces one. --model resnet1x1 (not in the default run) times the 1x1 convolutions of ResNet-50. Runs of
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
@@ -30,17 +34,24 @@ typedef struct {
     const char *name;
     int ci, co, k, s, p;
     int pool_k, pool_s;  // pooling after the layer (0: none), which sets the next layer's input size
+    int in_div;          // 0: input is the previous layer's output; else the image size / in_div
 } layer_def;
 
 // simple: five Conv2d(k3, pad 0), each followed by MaxPool2d(2).
 static const layer_def simple_layers[] = {
-    {"conv1", 3, 8, 3, 1, 0, 2, 2},    {"conv2", 8, 16, 3, 1, 0, 2, 2},  {"conv3", 16, 32, 3, 1, 0, 2, 2},
-    {"conv4", 32, 64, 3, 1, 0, 2, 2},  {"conv5", 64, 96, 3, 1, 0, 2, 2},
+    {"conv1", 3, 8, 3, 1, 0, 2, 2, 0},    {"conv2", 8, 16, 3, 1, 0, 2, 2, 0},  {"conv3", 16, 32, 3, 1, 0, 2, 2, 0},
+    {"conv4", 32, 64, 3, 1, 0, 2, 2, 0},  {"conv5", 64, 96, 3, 1, 0, 2, 2, 0},
 };
 // best: AvgPool2d(3, s2) after conv1 and conv2, MaxPool2d(3, s2) after conv6.
 static const layer_def best_layers[] = {
-    {"conv1", 3, 32, 7, 2, 0, 3, 2},     {"conv2", 32, 64, 5, 2, 0, 3, 2},    {"conv3", 64, 128, 3, 1, 1, 0, 0},
-    {"conv4", 128, 256, 3, 1, 1, 0, 0},  {"conv5", 256, 256, 3, 1, 1, 0, 0},  {"conv6", 256, 256, 2, 1, 0, 3, 2},
+    {"conv1", 3, 32, 7, 2, 0, 3, 2, 0},     {"conv2", 32, 64, 5, 2, 0, 3, 2, 0},    {"conv3", 64, 128, 3, 1, 1, 0, 0, 0},
+    {"conv4", 128, 256, 3, 1, 1, 0, 0, 0},  {"conv5", 256, 256, 3, 1, 1, 0, 0, 0},  {"conv6", 256, 256, 2, 1, 0, 3, 2, 0},
+};
+// ResNet-50's 1x1 convolutions, one of each kind: bottleneck reduce and expand, strided downsample.
+static const layer_def resnet_1x1_layers[] = {
+    {"l1.c1", 64, 64, 1, 1, 0, 0, 0, 4},     {"l1.c3", 64, 256, 1, 1, 0, 0, 0, 4},
+    {"l2.down", 256, 512, 1, 2, 0, 0, 0, 4}, {"l3.c1", 1024, 256, 1, 1, 0, 0, 0, 16},
+    {"l4.c3", 512, 2048, 1, 1, 0, 0, 0, 32},
 };
 
 typedef struct {
@@ -151,9 +162,10 @@ static float *filled(size_t n) {
     return p;
 }
 
-static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first) {
+static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo) {
     int vb = sf_vb();
-    o->plan = sf_conv2d_plan_create(s, first, true);
+    // The GEMM path needs blocked input; a first layer keeps its direct path when GEMM is forced.
+    o->plan = sf_conv2d_plan_create_algo(s, first, true, first && algo == SF_CONV_GEMM ? SF_CONV_AUTO : algo);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
     o->x = filled(xn);
@@ -195,6 +207,8 @@ static double median(double *v, int n) {
 typedef struct {
     bool json;
     int batch, reps;
+    const char *model, *layer, *dir;  // filters (NULL: all); sums cover only the rows that ran
+    sf_conv2d_algo algo;
 } bench_opts;
 
 static const char *dir_names[3] = {"fwd", "bwd_d", "bwd_w"};
@@ -204,17 +218,25 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
     double peak = sf_peak_gflops() * threads, flops_sum = 0, t_ours = 0, t_dnnl = 0;
     bool dnnl_all = true;
     int h = size;
+    if (o->model && strcmp(o->model, model)) return;
     for (int l = 0; l < n_layers; l++) {
         const layer_def *L = &layers[l];
+        if (L->in_div) h = size / L->in_div;
+        if (o->layer && strcmp(o->layer, L->name)) {
+            h = (h + 2 * L->p - L->k) / L->s + 1;
+            if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;
+            continue;
+        }
         sf_conv2d_shape s = sf_conv2d_shape_make(o->batch, L->ci, h, h, L->co, L->k, L->k, L->s, L->p);
         double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
         our_layer ours;
         dnnl_layer dn;
-        our_layer_create(&ours, &s, l == 0);
+        our_layer_create(&ours, &s, l == 0 && !L->in_div, o->algo);
         dnnl_layer_create(&dn, eng, stream, &s);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
         for (int dir = 0; dir < 3; dir++) {
+            if (o->dir && strcmp(o->dir, dir_names[dir])) continue;
             double to[64], td[64];
             our_run(&ours, dir);
             if (dn.ok) dnnl_run(&dn, dir);
@@ -233,10 +255,10 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
                        "\"threads\":%d,\"clock\":\"%s\",\"algo\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,"
                        "\"ratio\":%.3f}\n",
                        model, size, L->name, shape, dir_names[dir], threads, g_cpu_clock ? "cpu" : "wall",
-                       sf_conv2d_plan_algo(ours.plan), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
+                       sf_conv2d_plan_dir_algo(ours.plan, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
             else
                 printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn %7.1f GF/s  ratio %5.2f\n",
-                       model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_algo(ours.plan), go,
+                       model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_dir_algo(ours.plan, dir), go,
                        100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
             fflush(stdout);
         }
@@ -259,7 +281,7 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
 }
 
 int sf_bench_conv(int argc, char **argv) {
-    bench_opts o = {.json = false, .batch = 64, .reps = 5};
+    bench_opts o = {.json = false, .batch = 64, .reps = 5, .model = NULL, .layer = NULL, .dir = NULL};
     int threads = 0, size = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) o.json = true;
@@ -268,11 +290,30 @@ int sf_bench_conv(int argc, char **argv) {
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) o.batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--clock") && i + 1 < argc) g_cpu_clock = !strcmp(argv[++i], "cpu");
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) o.model = argv[++i];
+        else if (!strcmp(argv[i], "--layer") && i + 1 < argc) o.layer = argv[++i];
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc) o.dir = argv[++i];
+        else if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
+            const char *a = argv[++i];
+            if (!strcmp(a, "direct")) o.algo = SF_CONV_DIRECT;
+            else if (!strcmp(a, "gemm")) o.algo = SF_CONV_GEMM;
+            else if (strcmp(a, "auto")) {
+                fprintf(stderr, "springfield: bench conv: unknown algorithm '%s' (auto, direct or gemm)\n", a);
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "usage: springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] "
-                            "[--clock wall|cpu]\n");
+                            "[--clock wall|cpu] [--model simple|best|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm]\n");
             return 2;
         }
+    }
+    bool dir_ok = !o.dir || !strcmp(o.dir, "fwd") || !strcmp(o.dir, "bwd_d") || !strcmp(o.dir, "bwd_w");
+    bool model_ok = !o.model || !strcmp(o.model, "simple") || !strcmp(o.model, "best") || !strcmp(o.model, "resnet1x1");
+    if (!dir_ok || !model_ok) {
+        fprintf(stderr, "springfield: bench conv: unknown %s '%s'\n", dir_ok ? "model" : "direction",
+                dir_ok ? o.model : o.dir);
+        return 2;
     }
     if (o.batch < 1 || o.reps < 1 || o.reps > 64 || threads < 0 || (size && size < 32)) {
         fprintf(stderr, "springfield: bench conv: bad option value\n");
@@ -297,6 +338,8 @@ int sf_bench_conv(int argc, char **argv) {
         for (int z = 0; z < n_sizes; z++) {
             bench_model("simple", simple_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
             bench_model("best", best_layers, 6, size_list[z], thread_list[t], &o, eng, stream);
+            if (o.model && !strcmp(o.model, "resnet1x1"))
+                bench_model("resnet1x1", resnet_1x1_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
         }
     }
     dnnl_stream_destroy(stream);

@@ -19,12 +19,13 @@ static size_t n_x(const sf_conv2d_shape *s) { return (size_t)s->n * s->ci * s->i
 static size_t n_y(const sf_conv2d_shape *s) { return (size_t)s->n * s->co * s->oh * s->ow; }
 static size_t n_w(const sf_conv2d_shape *s) { return (size_t)s->co * s->ci * s->kh * s->kw; }
 
-// The fast path on plain tensors: reorders in, runs the plan, reorders out. Any output may be NULL.
-// x (N,Ci,H,W), w (Co,Ci,KH,KW), bias (Co) or NULL, dy (N,Co,OH,OW); y, dx, dw, db plain likewise.
-static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, const float *w, const float *bias,
-                      const float *dy, float *y, float *dx, float *dw, float *db) {
+// The fast path on plain tensors: reorders in, runs the plan (path `algo`), reorders out. Any output may
+// be NULL. x (N,Ci,H,W), w (Co,Ci,KH,KW), bias (Co) or NULL, dy (N,Co,OH,OW); y, dx, dw, db plain likewise.
+static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, const float *x,
+                           const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
+                           float *db) {
     int vb = sf_vb();
-    sf_conv2d_plan *p = sf_conv2d_plan_create(s, x_plain, true);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_algo(s, x_plain, true, algo);
     size_t xb_n = x_plain ? n_x(s) : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb);
     float *xb = sf_aligned_alloc(xb_n * sizeof(float)), *dxb = sf_aligned_alloc(xb_n * sizeof(float));
@@ -56,8 +57,15 @@ static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, co
     sf_conv2d_plan_destroy(p);
 }
 
-// Compares all three directions of the fast path with the reference on random data.
-static double check_vs_ref(const sf_conv2d_shape *s, bool x_plain, uint64_t seed) {
+static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, const float *w, const float *bias,
+                      const float *dy, float *y, float *dx, float *dw, float *db) {
+    fast_conv_algo(s, x_plain, SF_CONV_AUTO, x, w, bias, dy, y, dx, dw, db);
+}
+
+static const char *algo_name(sf_conv2d_algo a) { return a == SF_CONV_GEMM ? "gemm" : a == SF_CONV_DIRECT ? "direct" : "auto"; }
+
+// Compares all three directions of the fast path (forced to `algo`) with the reference on random data.
+static double check_vs_ref_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, uint64_t seed) {
     float *x = malloc(n_x(s) * 4), *w = malloc(n_w(s) * 4), *b = malloc(s->co * 4), *dy = malloc(n_y(s) * 4);
     float *y0 = malloc(n_y(s) * 4), *y1 = malloc(n_y(s) * 4), *dx0 = malloc(n_x(s) * 4), *dx1 = malloc(n_x(s) * 4);
     float *dw0 = malloc(n_w(s) * 4), *dw1 = malloc(n_w(s) * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
@@ -68,17 +76,21 @@ static double check_vs_ref(const sf_conv2d_shape *s, bool x_plain, uint64_t seed
     sf_conv2d_forward_ref(y0, x, w, b, s);
     sf_conv2d_backward_data_ref(dx0, dy, w, s);
     sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
-    fast_conv(s, x_plain, x, w, b, dy, y1, dx1, dw1, db1);
+    fast_conv_algo(s, x_plain, algo, x, w, b, dy, y1, dx1, dw1, db1);
     double e[4] = {max_rel_err(y1, y0, n_y(s)), max_rel_err(dx1, dx0, n_x(s)), max_rel_err(dw1, dw0, n_w(s)),
                    max_rel_err(db1, db0, s->co)};
     double worst = 0;
     for (int i = 0; i < 4; i++) worst = fmax(worst, e[i]);
-    cr_log_info("%s n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
-                sf_isa_name(sf_isa_active()), s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh, s->ph,
+    cr_log_info("%s %s n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
+                sf_isa_name(sf_isa_active()), algo_name(algo), s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh, s->ph,
                 x_plain ? " plain" : "", e[0], e[1], e[2], e[3]);
     free(x), free(w), free(b), free(dy), free(y0), free(y1), free(dx0), free(dx1);
     free(dw0), free(dw1), free(db0), free(db1);
     return worst;
+}
+
+static double check_vs_ref(const sf_conv2d_shape *s, bool x_plain, uint64_t seed) {
+    return check_vs_ref_algo(s, x_plain, SF_CONV_AUTO, seed);
 }
 
 typedef struct {
@@ -104,8 +116,13 @@ Test(conv2d, fast_matches_reference) {
     for (int i = 0; i < n; i++) {
         const conv_case *c = &random_cases[i];
         sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
-        double e = check_vs_ref(&s, c->plain, 100 + i);
-        cr_expect(e < 1e-5, "case %d: max rel err %.3e", i, e);
+        // Both paths on every case that allows them (1x1 would otherwise only see the GEMM that auto picks).
+        for (int a = 0; a < 2; a++) {
+            sf_conv2d_algo algo = a ? SF_CONV_GEMM : SF_CONV_DIRECT;
+            if (algo == SF_CONV_GEMM && c->plain) continue;
+            double e = check_vs_ref_algo(&s, c->plain, algo, 100 + i);
+            cr_expect(e < 1e-5, "case %d (%s): max rel err %.3e", i, algo_name(algo), e);
+        }
     }
 }
 
@@ -126,10 +143,52 @@ Test(conv2d, model_layers_match_reference) {
         sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
         double e = check_vs_ref(&s, c->plain, 200 + i);
         cr_expect(e < 1e-5, "model layer %d: max rel err %.3e", i, e);
+        if (!c->plain) {
+            e = check_vs_ref_algo(&s, false, SF_CONV_GEMM, 200 + i);
+            cr_expect(e < 1e-5, "model layer %d (gemm): max rel err %.3e", i, e);
+        }
     }
 }
 
-// Reference and fast path against PyTorch (float64) for every case of make_conv2d.py.
+// The auto choice per direction: backward-data of a strided 1x1 and backward-weights of a map of at
+// most 3x3 pixels take the GEMM; the seed's big-map layers and every first layer stay direct.
+static void expect_paths(const sf_conv2d_shape *s, bool plain, const char *want) {
+    sf_conv2d_plan *p = sf_conv2d_plan_create(s, plain, true);
+    char got[4];
+    for (int d = 0; d < 3; d++) got[d] = strncmp(sf_conv2d_plan_dir_algo(p, d), "gemm", 4) ? 'd' : 'g';
+    got[3] = 0;
+    cr_log_info("n%d ci%d %dx%d co%d k%d s%d: %s (%s)", s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->sh, got,
+                sf_conv2d_plan_algo(p));
+    cr_expect(!strcmp(got, want), "paths %s, expected %s (d: direct, g: gemm)", got, want);
+    sf_conv2d_plan_destroy(p);
+}
+
+Test(conv2d, plan_chooses_path) {
+    sf_conv2d_shape s1 = sf_conv2d_shape_make(8, 64, 14, 14, 128, 1, 1, 2, 0);
+    sf_conv2d_shape s3 = sf_conv2d_shape_make(8, 64, 12, 12, 128, 3, 3, 1, 1);
+    sf_conv2d_shape s6 = sf_conv2d_shape_make(8, 256, 4, 4, 256, 2, 2, 1, 0);
+    sf_conv2d_shape s7 = sf_conv2d_shape_make(8, 3, 32, 32, 32, 7, 7, 2, 0);
+    sf_conv2d_shape s7t = sf_conv2d_shape_make(8, 3, 7, 7, 32, 7, 7, 2, 3);
+    expect_paths(&s1, false, "dgd");
+    expect_paths(&s3, false, "ddd");
+    expect_paths(&s6, false, "ddg");
+    expect_paths(&s7, true, "ddd");
+    expect_paths(&s7t, true, "ddd");
+}
+
+// A batch larger than the GEMM path's scratch holds runs in several chunks; backward-weights sums them.
+Test(conv2d, gemm_path_in_chunks) {
+    sf_conv2d_shape s = sf_conv2d_shape_make(5, 96, 24, 24, 40, 3, 3, 1, 1);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_algo(&s, false, true, SF_CONV_GEMM);
+    cr_log_info("plan %s for 5 images", sf_conv2d_plan_dir_algo(p, 0));
+    cr_expect(strcmp(sf_conv2d_plan_dir_algo(p, 0), "gemm_chunk5"), "the case no longer needs several chunks");
+    sf_conv2d_plan_destroy(p);
+    double e = check_vs_ref_algo(&s, false, SF_CONV_GEMM, 250);
+    cr_expect(e < 1e-5, "chunked gemm: max rel err %.3e", e);
+}
+
+// The reference, the direct kernels and the SGEMM path against PyTorch (float64) for every case of
+// make_conv2d.py.
 Test(conv2d, goldens) {
     npy_array cases = npy_load("conv2d/cases.npy");
     cr_assert_eq(cases.ndim, 2);
@@ -149,23 +208,27 @@ Test(conv2d, goldens) {
         cr_assert_eq(a[4].count, n_y(&s), "case %d: y has %zu elements, shape says %zu", i, a[4].count, n_y(&s));
         float *y = malloc(n_y(&s) * 4), *dx = malloc(n_x(&s) * 4), *dw = malloc(n_w(&s) * 4), *db = malloc(s.co * 4);
         const float *x = a[0].f, *w = a[1].f, *b = a[2].f, *dy = a[3].f;
-        double worst[2] = {0, 0};
-        for (int path = 0; path < 2; path++) {
+        // Paths: the reference, the direct kernels, the SGEMM path (blocked input only).
+        static const char *path_names[3] = {"ref", "direct", "gemm"};
+        double worst[3] = {0, 0, 0};
+        for (int path = 0; path < 3; path++) {
             if (path == 0) {
                 sf_conv2d_forward_ref(y, x, w, b, &s);
                 sf_conv2d_backward_data_ref(dx, dy, w, &s);
                 sf_conv2d_backward_weights_ref(dw, db, dy, x, &s);
+            } else if (path == 2 && c[8]) {
+                continue;
             } else {
-                fast_conv(&s, c[8] != 0, x, w, b, dy, y, dx, dw, db);
+                fast_conv_algo(&s, c[8] != 0, path == 1 ? SF_CONV_DIRECT : SF_CONV_GEMM, x, w, b, dy, y, dx, dw, db);
             }
             double e[4] = {max_rel_err(y, a[4].f, n_y(&s)), max_rel_err(dx, a[5].f, n_x(&s)),
                            max_rel_err(dw, a[6].f, n_w(&s)), max_rel_err(db, a[7].f, s.co)};
             for (int k = 0; k < 4; k++) worst[path] = fmax(worst[path], e[k]);
-            cr_log_info("golden c%02d %s (%s): y %.2e dx %.2e dw %.2e db %.2e", i, path ? "fast" : "ref",
+            cr_log_info("golden c%02d %s (%s): y %.2e dx %.2e dw %.2e db %.2e", i, path_names[path],
                         sf_isa_name(sf_isa_active()), e[0], e[1], e[2], e[3]);
         }
-        cr_expect(worst[0] < 1e-5, "case %d: reference differs from torch by %.3e", i, worst[0]);
-        cr_expect(worst[1] < 1e-5, "case %d: fast path differs from torch by %.3e", i, worst[1]);
+        for (int path = 0; path < 3; path++)
+            cr_expect(worst[path] < 1e-5, "case %d: %s path differs from torch by %.3e", i, path_names[path], worst[path]);
         free(y), free(dx), free(dw), free(db);
         for (int k = 0; k < 8; k++) npy_free(&a[k]);
     }
@@ -226,11 +289,12 @@ Test(conv2d, finite_difference_gradients) {
     }
 }
 
-// Deterministic backward-weights gives the same bits on every call, with all threads taking part.
-Test(conv2d, backward_weights_deterministic) {
+// Deterministic backward-weights gives the same bits on every call, with all threads taking part, on
+// both paths.
+static void check_deterministic(sf_conv2d_algo algo) {
     sf_conv2d_shape s = sf_conv2d_shape_make(6, 20, 9, 9, 24, 3, 3, 1, 1);
     int vb = sf_vb();
-    sf_conv2d_plan *p = sf_conv2d_plan_create(&s, false, true);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_algo(&s, false, true, algo);
     size_t xb_n = sf_blocked_floats(s.n, s.ci, s.ih, s.iw, vb), yb_n = sf_blocked_floats(s.n, s.co, s.oh, s.ow, vb);
     float *x = malloc(n_x(&s) * 4), *dy = malloc(n_y(&s) * 4), *xb = malloc(xb_n * 4), *dyb = malloc(yb_n * 4);
     float *dw[3], db[3][24];
@@ -242,7 +306,7 @@ Test(conv2d, backward_weights_deterministic) {
         dw[k] = malloc(n_w(&s) * 4);
         sf_conv2d_backward_weights(p, dw[k], db[k], dyb, xb);
     }
-    cr_log_info("deterministic backward-weights on %d threads", sf_threads());
+    cr_log_info("deterministic backward-weights (%s) on %d threads", sf_conv2d_plan_dir_algo(p, 2), sf_threads());
     for (int k = 1; k < 3; k++) {
         cr_expect(!memcmp(dw[0], dw[k], n_w(&s) * 4), "dW differs between run 0 and run %d", k);
         cr_expect(!memcmp(db[0], db[k], sizeof db[0]), "dbias differs between run 0 and run %d", k);
@@ -254,4 +318,9 @@ Test(conv2d, backward_weights_deterministic) {
     for (int k = 0; k < 3; k++) free(dw[k]);
     free(x), free(dy), free(xb), free(dyb), free(dw_ref);
     sf_conv2d_plan_destroy(p);
+}
+
+Test(conv2d, backward_weights_deterministic) {
+    check_deterministic(SF_CONV_DIRECT);
+    check_deterministic(SF_CONV_GEMM);
 }

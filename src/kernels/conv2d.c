@@ -13,7 +13,13 @@
 #include "kernels/layout.h"
 #include "util/util.h"
 
+#ifdef _OPENMP
 #include <omp.h>
+#else  // built without OpenMP (the ThreadSanitizer build): every region runs on the one calling thread
+static int omp_get_thread_num(void) { return 0; }
+static int omp_get_num_threads(void) { return 1; }
+static int omp_get_max_threads(void) { return 1; }
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,10 @@ struct sf_conv2d_plan {
     float *bpart;         // per thread: dbias partial sums [CBo*vb]
     ptrdiff_t *taps;      // per thread: 2*KH*KW tap offsets
     size_t wpart_floats;
-    char algo[48];
+    bool gemm[3], any_gemm; // per direction (forward, backward-data, backward-weights): the SGEMM path runs
+    sf_conv_gemm gm;
+    size_t gemm_w_off;      // the GEMM's weights (Co,KH,KW,Ci) in the packed buffer, after the direct ones
+    char algo[80], dir_algo[3][32];
 };
 
 static int cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -135,7 +144,27 @@ static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
     return (size_t)d->out_nb * vb * d->n_cb * kk * d->icb;
 }
 
+// The SGEMM path per direction, where the benchmark found it faster than the direct kernels on
+// AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-weights on maps of at most
+// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns, and
+// backward-data of strided 1x1 convolutions, where the direct path runs a phase per stride with most dx
+// pixels receiving nothing. Forward stays direct: the gather and scatter around the GEMM cost more than
+// the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers.
+static void choose_paths(bool gemm[3], const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo) {
+    bool can = !x_plain;
+    gemm[0] = can && algo == SF_CONV_GEMM;
+    gemm[1] = can && (algo == SF_CONV_GEMM ||
+                      (algo == SF_CONV_AUTO && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1)));
+    gemm[2] = can && (algo == SF_CONV_GEMM || (algo == SF_CONV_AUTO && s->oh * s->ow <= 9));
+}
+
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
+    return sf_conv2d_plan_create_algo(s, x_plain, deterministic, SF_CONV_AUTO);
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
+                                           sf_conv2d_algo algo) {
+    if (algo == SF_CONV_GEMM && x_plain) sf_die("conv2d: the GEMM path needs blocked input, not plain NCHW");
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
     p->s = *s;
     p->x_plain = x_plain;
@@ -143,6 +172,9 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
     p->isa = pick_isa();
     int vb = p->vb = p->isa->vb;
     if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
+    choose_paths(p->gemm, s, x_plain, algo);
+    p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
+    if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb);
     p->cbi = sf_cblocks(s->ci, vb);
     p->cbo = sf_cblocks(s->co, vb);
     p->nthr = imax(sf_threads(), omp_get_max_threads());
@@ -193,12 +225,20 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
     p->wpart = sf_aligned_alloc(sizeof(float) * p->wpart_floats * p->nthr);
     p->bpart = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb * p->nthr);
     p->taps = sf_malloc(sizeof(ptrdiff_t) * 2 * kk * p->nthr);
-    snprintf(p->algo, sizeof p->algo, "direct_%s_%dx%d", p->isa->name, f->ur, f->ocb);
+    p->gemm_w_off = f->w_floats + b->w_floats;
+    char direct[24];
+    snprintf(direct, sizeof direct, "direct_%s_%dx%d", p->isa->name, f->ur, f->ocb);
+    char gemm[32] = "";
+    if (p->any_gemm) snprintf(gemm, sizeof gemm, "gemm_chunk%d", p->gm.chunk);
+    for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%s", p->gemm[d] ? gemm : direct);
+    snprintf(p->algo, sizeof p->algo, "%s%s%s%s", direct, p->gemm[0] ? "+gemm_fwd" : "", p->gemm[1] ? "+gemm_bwd_d" : "",
+             p->gemm[2] ? "+gemm_bwd_w" : "");
     return p;
 }
 
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p) {
     if (!p) return;
+    if (p->any_gemm) sf_conv_gemm_free(&p->gm);
     conv_dir *dirs[2] = {&p->fwd, &p->bwd};
     for (int i = 0; i < 2; i++) {
         free(dirs[i]->row_in);
@@ -215,7 +255,14 @@ void sf_conv2d_plan_destroy(sf_conv2d_plan *p) {
 
 const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p) { return p->algo; }
 
-size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p) { return p->fwd.w_floats + p->bwd.w_floats; }
+const char *sf_conv2d_plan_dir_algo(const sf_conv2d_plan *p, int dir) {
+    if (dir < 0 || dir > 2) sf_die("conv2d: direction %d is not 0 (forward), 1 (backward-data) or 2 (backward-weights)", dir);
+    return p->dir_algo[dir];
+}
+
+size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p) {
+    return p->gemm_w_off + (p->any_gemm ? (size_t)p->s.co * p->gm.k : 0);
+}
 
 // Packs one direction: group og of ocb output blocks holds [cb][kh][kw][i][o][lane] (g <= ocb blocks in
 // the last group), zero outside the real channels. transpose: the direction's outputs are the input
@@ -245,6 +292,7 @@ static void pack_dir(const sf_conv2d_plan *p, const conv_dir *d, float *dst, con
 
 // w_oihw is (Co,Ci,KH,KW); wp receives the forward weights then the transposed backward-data weights.
 void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw) {
+    if (p->any_gemm) sf_conv_gemm_pack(&p->gm, wp + p->gemm_w_off, w_oihw);
     pack_dir(p, &p->fwd, wp + p->fwd.w_off, w_oihw, false);
     pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
 }
@@ -280,8 +328,10 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
             }
             a.n_taps = nt;
             int rem = len % d->ur, full = len - rem;
-            // A leftover shorter than the image count fills more registers across images.
-            bool across = rem > 0 && nimg > rem;
+            // A leftover with too few accumulators to hide the FMA latency fills more registers across
+            // images; a longer one stays in the row, whose input is contiguous (strips across many
+            // images touch a page per image and run slower in the benchmark).
+            bool across = rem > 0 && nimg > rem && rem * g < p->isa->across_below;
             int row_end = across ? full : len;
             a.in_ps = in_ps;
             a.out_ps = (ptrdiff_t)d->step * vb;
@@ -347,6 +397,10 @@ static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, cons
 
 // x (layout of the plan), y blocked (N,Co,OH,OW), bias (Co) or NULL
 void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias) {
+    if (p->gemm[0]) {
+        sf_conv_gemm_forward(&p->gm, y, x, wp + p->gemm_w_off, bias);
+        return;
+    }
     if (bias) {
         memset(p->bias_pad, 0, sizeof(float) * (size_t)p->cbo * p->vb);
         memcpy(p->bias_pad, bias, sizeof(float) * (size_t)p->s.co);
@@ -356,6 +410,10 @@ void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const 
 
 // dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W)
 void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wp) {
+    if (p->gemm[1]) {
+        sf_conv_gemm_backward_data(&p->gm, dx, dy, wp + p->gemm_w_off);
+        return;
+    }
     run_dir(p, &p->bwd, dx, dy, wp + p->bwd.w_off, NULL);
 }
 
@@ -437,6 +495,10 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
 
 // dy blocked (N,Co,OH,OW), x (layout of x); dw_oihw (Co,Ci,KH,KW), dbias (Co) or NULL
 void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias, const float *dy, const float *x) {
+    if (p->gemm[2]) {
+        sf_conv_gemm_backward_weights(&p->gm, dw_oihw, dbias, dy, x);
+        return;
+    }
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
     int n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * p->cbo;

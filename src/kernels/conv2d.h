@@ -29,12 +29,22 @@ void sf_conv2d_backward_weights_ref(float *dw, float *dbias, const float *dy, co
 
 typedef struct sf_conv2d_plan sf_conv2d_plan;
 
+// SF_CONV_AUTO lets the plan choose per direction; the others force a path for all three (tests,
+// benchmarks). The GEMM path (im2col + SGEMM, conv2d_gemm.c) needs blocked x; a plain-input plan
+// always runs direct.
+typedef enum { SF_CONV_AUTO, SF_CONV_DIRECT, SF_CONV_GEMM } sf_conv2d_algo;
+
 // Plans the blocking for one shape on the active ISA; owns all scratch (per-thread partial sums), so
 // the three calls below never allocate. deterministic: reduce backward-weights partials in fixed order.
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic);
+sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
+                                           sf_conv2d_algo algo);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
-// Which algorithm runs, for benchmarks and logs, e.g. "direct_avx512_14x2" or "gemm".
+// Which algorithms run, for benchmarks and logs, e.g. "direct_avx512_14x2" or "direct_avx512_6x4+gemm_bwd_w";
+// per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4" or "gemm_chunk8"
+// (images per GEMM).
 const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p);
+const char *sf_conv2d_plan_dir_algo(const sf_conv2d_plan *p, int dir);
 
 size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p);
 void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw);

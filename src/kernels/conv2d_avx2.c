@@ -47,6 +47,7 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .vb = VB,
     .max_ur = {0, 14, 6, 4, 2},
     .pref_ocb = 2,
+    .across_below = 8,
     .direct = direct_avx2,
     .wgrad = wgrad_avx2,
     .max_kwn = {0, 7, 7, 4},

@@ -52,6 +52,7 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .vb = VB,
     .max_ur = {0, 28, 14, 9, 6},
     .pref_ocb = 4,
+    .across_below = 16,
     .direct = direct_avx512,
     .wgrad = wgrad_avx512,
     .max_kwn = {0, 7, 7, 7},

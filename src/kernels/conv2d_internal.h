@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "kernels/conv2d.h"
+
 typedef struct {
     float *out;
     const float *in, *w, *bias;  // bias: ocb*vb values or NULL (zero)
@@ -42,6 +44,7 @@ typedef struct {
     int vb;
     int max_ur[SF_CONV_MAX_OCB + 1];
     int pref_ocb;      // widest ocb worth taking: its max_ur still hides the FMA latency
+    int across_below;  // a row leftover of fewer accumulators (pixels x ocb) runs as strips across images
     void (*direct)(const sf_conv_kargs *a, int ur, int ocb);
     void (*wgrad)(const sf_conv_wargs *a);
     int max_kwn[4];  // max_kwn[nic]: kernel columns wgrad_plain keeps in registers, nic <= 3
@@ -128,6 +131,25 @@ extern const sf_conv_isa sf_conv_isa_neon;
         _Pragma("GCC unroll 3") for (int i = 0; i < NCI; i++)                                                    \
             _Pragma("GCC unroll 7") for (int k = 0; k < KWN; k++) VSTORE(a->tile + (k * VB + i) * VB, acc[i][k]); \
     }
+
+// The SGEMM path (conv2d_gemm.c): im2col of a chunk of images, one SGEMM, scatter. Blocked x only.
+typedef struct {
+    sf_conv2d_shape s;
+    int vb, cbi, cbo, k;  // k = KH*KW*Ci, the GEMM depth of forward
+    int chunk;            // images per GEMM
+    float *col;           // (chunk*OH*OW, K) patches, tap-major with channels inner
+    float *mat;           // (chunk*OH*OW, Co) y or dy as a matrix
+    float *dwm;           // (Co, K) weight gradient in OHWI order
+} sf_conv_gemm;
+
+void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb);
+void sf_conv_gemm_free(sf_conv_gemm *g);
+// wp (Co,KH,KW,Ci) from w (Co,Ci,KH,KW): the packed weights of a GEMM plan, Co*K floats.
+void sf_conv_gemm_pack(const sf_conv_gemm *g, float *wp, const float *w_oihw);
+void sf_conv_gemm_forward(const sf_conv_gemm *g, float *y, const float *x, const float *wp, const float *bias);
+void sf_conv_gemm_backward_data(const sf_conv_gemm *g, float *dx, const float *dy, const float *wp);
+void sf_conv_gemm_backward_weights(const sf_conv_gemm *g, float *dw_oihw, float *dbias, const float *dy,
+                                   const float *x);
 
 typedef void (*sf_conv_direct_fn)(const sf_conv_kargs *a);
 typedef void (*sf_conv_wplain_fn)(const sf_conv_wargs *a);

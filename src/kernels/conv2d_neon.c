@@ -51,6 +51,7 @@ const sf_conv_isa sf_conv_isa_neon = {
     .vb = VB,
     .max_ur = {0, 28, 14, 9, 6},
     .pref_ocb = 4,
+    .across_below = 16,
     .direct = direct_neon,
     .wgrad = wgrad_neon,
     .max_kwn = {0, 7, 7, 7},

@@ -57,6 +57,7 @@ const sf_conv_isa sf_conv_isa_scalar = {
     .vb = VB,
     .max_ur = {0, 8, 4, 2, 2},
     .pref_ocb = 4,
+    .across_below = 4,
     .direct = direct_scalar,
     .wgrad = wgrad_scalar,
     .max_kwn = {0, 7, 7, 7},

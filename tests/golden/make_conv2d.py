@@ -39,6 +39,11 @@ CASES = [
     (3, 5, 8, 7, 21, 5, 1, 2, 0),
     (1, 9, 6, 5, 10, 4, 1, 3, 0),
     (1, 3, 9, 10, 5, 3, 2, 2, 1),
+    # shapes the SGEMM path serves: 1x1 stride 1 (bottleneck blocks) with channel counts off the block,
+    # and a tiny map where every tap but the centre touches padding
+    (3, 24, 6, 5, 40, 1, 1, 0, 0),
+    (2, 70, 4, 3, 18, 1, 1, 0, 0),
+    (3, 40, 3, 3, 24, 3, 1, 1, 0),
 ]
 
 
