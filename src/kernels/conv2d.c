@@ -266,28 +266,30 @@ size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p) {
 
 // Packs one direction: group og of ocb output blocks holds [cb][kh][kw][i][o][lane] (g <= ocb blocks in
 // the last group), zero outside the real channels. transpose: the direction's outputs are the input
-// channels of the convolution (backward-data), so w (Co,Ci,KH,KW) is read transposed.
+// channels of the convolution (backward-data), so w (Co,Ci,KH,KW) is read transposed. Training packs
+// on every step, so the loops go one (output block, input block) tile at a time: each tile reads
+// vb x icb runs of KH*KW consecutive weights, which stay in L1 while they are spread out.
 static void pack_dir(const sf_conv2d_plan *p, const conv_dir *d, float *dst, const float *w, bool transpose) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw;
     int n_out = transpose ? s->ci : s->co, n_in = transpose ? s->co : s->ci;
     size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
-    for (int ob = 0; ob < d->out_nb; ob++) {
-        int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
-        float *gdst = dst + (size_t)og * d->ocb * per_block;
-        for (int cb = 0; cb < d->n_cb; cb++)
-            for (int k = 0; k < kk; k++)
-                for (int i = 0; i < d->icb; i++)
-                    for (int l = 0; l < vb; l++) {
-                        int oc = ob * vb + l, ic = cb * d->icb + i;
-                        float v = 0.0f;
-                        if (oc < n_out && ic < n_in) {
-                            int co = transpose ? ic : oc, ci = transpose ? oc : ic;
-                            v = w[((size_t)co * s->ci + ci) * kk + k];
-                        }
-                        gdst[(((size_t)cb * kk + k) * d->icb + i) * g * vb + o * vb + l] = v;
-                    }
-    }
+    if (n_out % vb || n_in % d->icb) memset(dst, 0, sizeof(float) * d->w_floats);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(sf_threads())
+    for (int ob = 0; ob < d->out_nb; ob++)
+        for (int cb = 0; cb < d->n_cb; cb++) {
+            int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
+            ptrdiff_t k_step = (ptrdiff_t)d->icb * g * vb;
+            float *tile = dst + (size_t)og * d->ocb * per_block + (size_t)cb * kk * k_step + o * vb;
+            for (int l = 0; l < vb && ob * vb + l < n_out; l++)
+                for (int i = 0; i < d->icb && cb * d->icb + i < n_in; i++) {
+                    int oc = ob * vb + l, ic = cb * d->icb + i;
+                    int co = transpose ? ic : oc, ci = transpose ? oc : ic;
+                    const float *src = w + ((size_t)co * s->ci + ci) * kk;
+                    float *t = tile + (ptrdiff_t)i * g * vb + l;
+                    for (int k = 0; k < kk; k++) t[k * k_step] = src[k];
+                }
+        }
 }
 
 // w_oihw is (Co,Ci,KH,KW); wp receives the forward weights then the transposed backward-data weights.
