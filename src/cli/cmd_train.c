@@ -231,10 +231,14 @@ static int save_checkpoint(const ckpt_paths *c, const sf_train_state *s) {
 
 // Logs where the run stopped and prints the resume command; returns the exit status 130.
 // prog: main passes its argv + 1 to commands, so argv[-1] is the program as the user invoked it.
+// saved: whether the latest checkpoint write succeeded (a full disk can make it fail).
 static int report_interrupt(sf_run_dir *run, const sf_train_state *st, const char *state_path, const char *prog,
-                            const char *out) {
-    sf_run_log(run, "springfield: interrupted (%s) at epoch %d batch %lld; state saved in %s",
-               g_stop == SIGINT ? "SIGINT" : "SIGTERM", st->epoch + 1, (long long)st->batch, state_path);
+                            const char *out, int saved) {
+    sf_run_log(run, "springfield: interrupted (%s) at epoch %d batch %lld; %s %s",
+               g_stop == SIGINT ? "SIGINT" : "SIGTERM", st->epoch + 1, (long long)st->batch,
+               saved ? "state saved in" : "the state could not be saved (see above); resuming continues from the "
+                                          "earlier checkpoint in",
+               state_path);
     fprintf(stderr, "resume with: %s train --resume %s\n", prog ? prog : "springfield", out);
     return 130;
 }
@@ -440,11 +444,12 @@ int sf_cmd_train(int argc, char **argv) {
     double ckpt_every = sf_opt_float(&o, "checkpoint-minutes") * 60.0;
     int nbatches = sf_loader_batches(train_ld);
     int status = 0;
+    int ckpt_failed = 0;  // checkpoint writes failed in a row (e.g. disk full): training carries on
     double last_ckpt = sf_now();
 
     while (st.epoch < epochs && status == 0) {
         if (g_stop) {  // arrived during the last validation: the epoch-end checkpoint is already written
-            status = report_interrupt(&run, &st, cp.state, argv[-1], out);
+            status = report_interrupt(&run, &st, cp.state, argv[-1], out, ckpt_failed == 0);
             break;
         }
         double t_epoch = sf_now() - st.epoch_seconds;
@@ -508,7 +513,7 @@ int sf_cmd_train(int argc, char **argv) {
             if (g_stop) break;
             if (ckpt_every > 0 && sf_now() - last_ckpt >= ckpt_every && st.batch < nbatches) {
                 st.epoch_seconds = sf_now() - t_epoch;
-                save_checkpoint(&cp, &st);
+                ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
                 last_ckpt = sf_now();
             }
         }
@@ -517,8 +522,8 @@ int sf_cmd_train(int argc, char **argv) {
         if (status) break;
         if (g_stop) {
             st.epoch_seconds = sf_now() - t_epoch;
-            save_checkpoint(&cp, &st);
-            status = report_interrupt(&run, &st, cp.state, argv[-1], out);
+            ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
+            status = report_interrupt(&run, &st, cp.state, argv[-1], out, ckpt_failed == 0);
             break;
         }
         evaluate(&ev, reps, val_ld, k, yt, yp);
@@ -540,15 +545,20 @@ int sf_cmd_train(int argc, char **argv) {
         opt->cfg.lr = st.lr;
         if (reduced) sf_run_log(&run, "springfield: validation loss plateaued: lr %.3g -> %.3g", r.lr, st.lr);
         if (ev.acc > st.best_acc) {
-            st.best_acc = ev.acc;
-            st.best_epoch = r.epoch;
             char ep[16], acc[32];
             snprintf(ep, sizeof ep, "%d", r.epoch);
             snprintf(acc, sizeof acc, "%.6f", ev.acc);
             const char *bm[] = {meta[0], meta[1], meta[2],   meta[3], meta[4], meta[5],
                                 "epoch", ep,      "val_acc", acc,     NULL};
-            if (sf_model_save(m, cp.best, bm, err, sizeof err)) sf_run_log(&run, "springfield: %s", err);
-            else sf_run_log(&run, "springfield: new best val_acc %.4f: %s", ev.acc, cp.best);
+            // The best epoch is the one in best.safetensors: a failed write (disk full) leaves the
+            // earlier best there, and the next improvement tries again.
+            if (sf_model_save(m, cp.best, bm, err, sizeof err)) {
+                sf_run_log(&run, "springfield: new best val_acc %.4f not saved: %s", ev.acc, err);
+            } else {
+                st.best_acc = ev.acc;
+                st.best_epoch = r.epoch;
+                sf_run_log(&run, "springfield: new best val_acc %.4f: %s", ev.acc, cp.best);
+            }
         }
         sf_train_state_push(&st, &r);
         st.epoch++;
@@ -556,7 +566,7 @@ int sf_cmd_train(int argc, char **argv) {
         st.sum_loss = 0;
         st.n_correct = st.n_images = st.n_skipped = 0;
         st.epoch_seconds = 0;
-        save_checkpoint(&cp, &st);
+        ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
         last_ckpt = sf_now();
         char path[4200];
         if (sf_run_write_history(&run, st.history, st.n_history, err, sizeof err)) sf_warn("%s", err);
@@ -604,6 +614,13 @@ int sf_cmd_train(int argc, char **argv) {
             free(f);
             free(sup);
         }
+    }
+    if (status == 0 && ckpt_failed) {  // the weights trained since the last good checkpoint are not on disk
+        sf_run_log(&run,
+                   "springfield: the last %d checkpoint writes failed (see above); %s holds an earlier state, "
+                   "from which --resume %s continues",
+                   ckpt_failed, cp.state, out);
+        status = 1;
     }
     if (status == 0)
         sf_run_log(&run, "springfield: done: %s (history.csv, curves.png, confusion.png, per_class.csv)", out);

@@ -4,12 +4,15 @@
 #include "util/atomic_file.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int mkdir_p(const char *path, char *err, size_t errlen) {
     char buf[PATH_MAX];
@@ -36,6 +39,26 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
     return 0;
 }
 
+// A process killed while writing (kill -9, power loss) leaves its "<file>.tmp.<pid>" behind
+// (util/atomic_file.h); each is as large as a checkpoint, and repeated crashes would pile them up.
+// Removed only when that process no longer exists, so a run writing into the same folder is spared.
+static void remove_stale_temps(sf_run_dir *d) {
+    DIR *dir = opendir(d->path);
+    if (!dir) return;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || !t[5]) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char p[PATH_MAX + 256];
+        snprintf(p, sizeof p, "%s/%s", d->path, e->d_name);
+        if (unlink(p) == 0) sf_run_log(d, "springfield: removed %s, left by a write that was cut short", p);
+    }
+    closedir(dir);
+}
+
 int sf_run_dir_open(sf_run_dir *d, const char *path, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
     if (mkdir_p(path, err, errlen)) return -1;
@@ -47,6 +70,7 @@ int sf_run_dir_open(sf_run_dir *d, const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot open '%s': %s", lp, strerror(errno));
         return -1;
     }
+    remove_stale_temps(d);
     return 0;
 }
 

@@ -17,7 +17,8 @@ typedef struct {
     FILE *log;  // train.log, appended to (a resumed run continues the same log)
 } sf_run_dir;
 
-// Creates the folder and its parents (mkdir -p) and opens train.log. Returns 0 or -1 with err.
+// Creates the folder and its parents (mkdir -p), opens train.log and removes temporary files left by
+// writes that a killed process cut short. Returns 0 or -1 with err.
 int sf_run_dir_open(sf_run_dir *d, const char *path, char *err, size_t errlen);
 void sf_run_dir_close(sf_run_dir *d);
 // buf = "<run>/<file>"; dies if it does not fit.

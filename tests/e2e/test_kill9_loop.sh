@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# test_kill9_loop.sh: crash safety under kill -9. A deterministic training run on a small synthetic
+# dataset, checkpointing after nearly every batch (--checkpoint-minutes 0.0005), is killed with SIGKILL
+# KILL9_COUNT times (default 24) and resumed after each kill. Most kills come after a random delay; some
+# are aimed: at the moment a temporary checkpoint file appears (mid-write), or just after the last
+# batch of an epoch (mid-evaluation).
+#
+# Each kill is classified afterwards, exactly: the run draws its progress bar on a pseudo-terminal
+# (`script`), and the bar always draws an epoch's last batch, so the output up to the kill says whether
+# the run was training, evaluating or past the epoch's end; a "<file>.tmp.<pid>" still on disk says a
+# write was cut short. After every kill: last.safetensors (and best.safetensors once an epoch has ended)
+# loads through `springfield evaluate` with its CRC checked; `--resume` continues; the resume removes
+# the dead process's temporary files. At the end last and best are byte-identical to an uninterrupted
+# run's, and history.csv agrees.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+KILLS=${KILL9_COUNT:-24}
+command -v script >/dev/null || { echo "  skip: script (util-linux) not found"; finish; exit; }
+
+ARGS=(--epochs 3 --batch 8 --threads 2 --deterministic --seed 5 --balance none)
+"$SF" train "${ARGS[@]}" --synth-largest 16 --synth-smallest 3 --checkpoint-minutes 0 --out "$TMP/ref" \
+    >"$TMP/ref.log" 2>&1
+check "uninterrupted reference run" $?
+DATA=$TMP/ref/synthetic-data
+RUN=$TMP/run
+# One image in one class folder: enough for evaluate to load a checkpoint and run it.
+mkdir -p "$TMP/one/c00_red_circle"
+cp "$(find "$DATA/c00_red_circle" -type f | sort | head -1)" "$TMP/one/c00_red_circle/"
+
+# start LOG ARGS...: the CLI on a pseudo-terminal, output in LOG; sets SPID (script) and PID (springfield).
+start() {
+    local log=$1; shift
+    script -qefc "exec $(printf '%q ' "$@")" "$log" </dev/null >/dev/null 2>&1 &
+    SPID=$!
+    PID=
+    for _ in $(seq 1000); do PID=$(pgrep -P "$SPID") && break; sleep 0.01; done
+}
+
+# The phase a finished log stops in: start-up, batch, evaluation, epoch-end or final.
+phase() {
+    local last
+    last=$(tr '\r' '\n' <"$1" | sed 's/\x1b\[K//g' |
+        grep -E '^(epoch [0-9]+ |springfield: (train |best epoch|done))' | tail -1)
+    case $last in
+    "") echo start-up ;;
+    "springfield: train "*) echo batch ;;
+    "springfield: "*) echo final ;;
+    epoch*" lr "*) echo epoch-end ;;
+    *)  # a progress bar "epoch 002 [###...] 17/25 ...": the last batch drawn means evaluation follows
+        if [[ $last =~ \]\ ([0-9]+)/([0-9]+) ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+            echo evaluation
+        else echo batch; fi ;;
+    esac
+}
+
+sleep_ms() { sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"; }
+alive() { kill -0 "$PID" 2>/dev/null; }
+inode() { stat -c %i "$RUN/state.safetensors" 2>/dev/null; }
+
+# Waits for the moment aimed at; returns 1 if the run ended first.
+aim() {
+    case $1 in
+    random) sleep_ms $((50 + RANDOM % 750)) ;;
+    write)  # after this run's first completed checkpoint (so every kill leaves progress), the next write
+        local ino
+        ino=$(inode)
+        while alive && [ "$(inode)" = "$ino" ]; do sleep 0.01; done
+        while alive && ! compgen -G "$RUN/*.tmp.$PID" >/dev/null; do sleep 0.002; done ;;
+    evaluation)
+        while alive && [ "$(phase "$LOG")" != evaluation ]; do sleep 0.02; done
+        sleep_ms $((RANDOM % 150)) ;;
+    esac
+    alive
+}
+
+declare -A landed
+phases=()
+n_kill=0 n_status=0 n_last=0 n_best=0 n_best_due=0 n_resumed=0 n_cleaned=0 n_runs=0
+bad=""
+LOG=$TMP/log.0
+start "$LOG" "$SF" train "${ARGS[@]}" --data "$DATA" --checkpoint-minutes 0.0005 --out "$RUN"
+# The first kill waits for a checkpoint: before the first one there is nothing to resume.
+while alive && [ ! -f "$RUN/state.safetensors" ]; do sleep 0.01; done
+# An aimed evaluation kill runs on to the end of the epoch, so those come in threes (a resume restarts
+# just before the epoch's end) and the kills spread over the three epochs.
+modes=(random write random write random write random evaluation evaluation evaluation)
+while :; do
+    n_runs=$((n_runs + 1))
+    mode=${modes[$((n_kill % ${#modes[@]}))]}
+    if [ $n_kill -lt "$KILLS" ] && aim "$mode"; then
+        kill -KILL "$PID"
+        wait "$SPID"
+        st=$?
+        n_kill=$((n_kill + 1))
+        [ $st = 137 ] && n_status=$((n_status + 1)) || bad+=" kill$n_kill:status=$st"
+        ph=$(phase "$LOG")
+        tmp=$(compgen -G "$RUN/*.tmp.$PID" | head -1)
+        if [ -n "$tmp" ]; then
+            f=$(basename "$tmp" ".tmp.$PID")
+            case $f in *.safetensors) ph="checkpoint-write($f)" ;; *) ph="other-write($f)" ;; esac
+        fi
+        landed[$ph]=$((${landed[$ph]:-0} + 1))
+        phases[$n_kill]=$ph
+        echo "  kill $n_kill ($mode): $ph"
+        if [ -f "$RUN/last.safetensors" ] &&
+            "$SF" evaluate --weights "$RUN/last.safetensors" --data "$TMP/one" --threads 1 --no-matrix \
+                >"$TMP/eval.log" 2>&1; then
+            n_last=$((n_last + 1))
+        else bad+=" kill$n_kill:last($(tail -1 "$TMP/eval.log" 2>/dev/null))"; fi
+        if cat "$TMP"/log.* | grep -q "new best val_acc"; then
+            n_best_due=$((n_best_due + 1))
+            "$SF" evaluate --weights "$RUN/best.safetensors" --data "$TMP/one" --threads 1 --no-matrix \
+                >"$TMP/eval.log" 2>&1 && n_best=$((n_best + 1)) || bad+=" kill$n_kill:best"
+        fi
+        LOG=$TMP/log.$n_kill
+        start "$LOG" "$SF" train --resume "$RUN"
+        continue
+    fi
+    # No more kills (or the run ended on its own): this run must finish.
+    wait "$SPID"
+    st=$?
+    [ $st = 0 ]; check "the last resumed run finishes (status $st)" $?
+    break
+done
+# Resumed run i is the one killed by kill i + 1 (the last one ran to the end); one killed in its start-up
+# could not have announced anything yet.
+for ((i = 1; i <= n_kill; i++)); do
+    if grep -q "springfield: resuming $RUN at epoch" "$TMP/log.$i" || [ "${phases[$((i + 1))]:-}" = start-up ]; then
+        n_resumed=$((n_resumed + 1))
+    fi
+done
+n_cleaned=$(cat "$TMP"/log.* | grep -c "left by a write that was cut short")
+n_cut=0
+for k in "${!landed[@]}"; do case $k in *-write*) n_cut=$((n_cut + landed[$k])) ;; esac; done
+
+echo "  kills by phase:$(for k in "${!landed[@]}"; do printf ' %s=%s' "$k" "${landed[$k]}"; done | tr ' ' '\n' |
+    sort | tr '\n' ' ')"
+[ -n "$bad" ] && echo "  problems:$bad"
+[ "$n_kill" -ge "$KILLS" ]; check "killed $n_kill times (wanted $KILLS)" $?
+[ "$n_status" = "$n_kill" ]; check "every kill ended the run by SIGKILL ($n_status/$n_kill)" $?
+[ "$n_last" = "$n_kill" ]; check "last.safetensors loaded after every kill ($n_last/$n_kill)" $?
+[ "$n_best" = "$n_best_due" ] && [ "$n_best_due" -gt 0 ]
+check "best.safetensors loaded after every kill once written ($n_best/$n_best_due)" $?
+[ "$n_resumed" = "$n_kill" ]; check "--resume continued after every kill ($n_resumed/$n_kill)" $?
+[ "${landed[batch]:-0}" -gt 0 ] && [ "${landed[evaluation]:-0}" -gt 0 ] &&
+    [ -n "$(for k in "${!landed[@]}"; do case $k in checkpoint-write*) echo y ;; esac; done)" ]
+check "kills landed mid-batch, mid-checkpoint-write and mid-evaluation" $?
+[ "$n_cleaned" = "$n_cut" ]; check "each write cut short left one temporary file, removed on resume ($n_cleaned/$n_cut)" $?
+[ -z "$(compgen -G "$RUN/*.tmp.*")" ]; check "no temporary file left in the run folder" $?
+cmp "$TMP/ref/last.safetensors" "$RUN/last.safetensors"; check "last.safetensors bit-identical to the uninterrupted run" $?
+cmp "$TMP/ref/best.safetensors" "$RUN/best.safetensors"; check "best.safetensors bit-identical to the uninterrupted run" $?
+cmp <(cut -d, -f1-7 "$TMP/ref/history.csv") <(cut -d, -f1-7 "$RUN/history.csv")
+check "history (losses, accuracies, lr) identical" $?
+finish
