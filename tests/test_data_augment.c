@@ -218,6 +218,52 @@ Test(data_augment, fused_pass_matches_naive_reference) {
     free(src);
 }
 
+// sf_warp_source_box holds every pixel the warp reads: with everything outside the box replaced by other
+// values, the output keeps every bit, over random draws on sources smaller and larger than the output.
+Test(data_augment, source_box_holds_every_read) {
+    const int cases[6][3] = {{53, 41, 48}, {192, 128, 96}, {128, 171, 224}, {576, 432, 224}, {7, 300, 32}, {2, 3, 16}};
+    sf_augment_cfg cfg = sf_augment_defaults();
+    sf_rng r;
+    sf_rng_seed(&r, 17, 3);
+    double area = 0;
+    int draws = 0;
+    for (int c = 0; c < 6; c++) {
+        int w = cases[c][0], h = cases[c][1], s = cases[c][2];
+        uint8_t *src = malloc((size_t)w * h * 3), *poisoned = malloc((size_t)w * h * 3);
+        float *want = malloc(sizeof(float) * 3 * s * s), *got = malloc(sizeof(float) * 3 * s * s);
+        for (size_t i = 0; i < (size_t)w * h * 3; i++) src[i] = (uint8_t)((i * 2654435761u) >> 24);
+        for (int k = 0; k < 40; k++) {
+            cfg.rot_deg = k % 4 == 3 ? 60.0f : 15.0f;
+            sf_augment_params p;
+            sf_augment_draw(&p, &cfg, w, h, &r);
+            sf_affine a;
+            sf_augment_affine(&a, &p, w, h, s);
+            int box[4];
+            sf_warp_source_box(box, &a, s, w, h);
+            cr_assert(0 <= box[0] && box[0] <= box[2] && box[2] <= w && 0 <= box[1] && box[1] <= box[3] && box[3] <= h);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    for (int ch = 0; ch < 3; ch++) {
+                        size_t i = ((size_t)y * w + x) * 3 + ch;
+                        int in = x >= box[0] && x < box[2] && y >= box[1] && y < box[3];
+                        poisoned[i] = in ? src[i] : (uint8_t)(255 - src[i] + k);
+                    }
+            sf_warp_normalize(want, s, src, w, h, &a);
+            sf_warp_normalize(got, s, poisoned, w, h, &a);
+            cr_assert(!memcmp(want, got, sizeof(float) * 3 * s * s),
+                      "%dx%d -> %d, draw %d: the warp read outside box [%d,%d)x[%d,%d)", w, h, s, k, box[0], box[2],
+                      box[1], box[3]);
+            area += (double)(box[2] - box[0]) * (box[3] - box[1]) / ((double)w * h);
+            draws++;
+        }
+        free(src);
+        free(poisoned);
+        free(want);
+        free(got);
+    }
+    cr_log_info("%d draws: the box holds every read, %.0f%% of the source on average", draws, 100 * area / draws);
+}
+
 // Every ISA version of the row kernel gives the same bits as the scalar one (integer blend, unfused
 // multiply-add), on spans of every length around the vector widths.
 Test(data_augment, interior_kernels_agree) {

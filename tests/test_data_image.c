@@ -56,9 +56,10 @@ static uint8_t *read_bytes(const char *path, size_t *n) {
 }
 
 // A JPEG in memory from rows of `comps` components in colour space cs. progressive / exif_orientation
-// (0: none) / adobe_ycck select the variants under test.
+// (0: none) / adobe_ycck select the variants under test; sampling 0 keeps libjpeg's default (4:2:0 for
+// colour), otherwise it is the first component's factors as 10 * h + v (11 = 4:4:4, 21 = 4:2:2, 12 = 4:4:0).
 static uint8_t *make_jpeg(size_t *len, const uint8_t *px, int w, int h, int comps, J_COLOR_SPACE cs, int quality,
-                          int progressive, int exif_orientation, int ycck) {
+                          int progressive, int exif_orientation, int ycck, int sampling) {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
     c.err = jpeg_std_error(&e);
@@ -73,6 +74,7 @@ static uint8_t *make_jpeg(size_t *len, const uint8_t *px, int w, int h, int comp
     jpeg_set_defaults(&c);
     if (ycck) jpeg_set_colorspace(&c, JCS_YCCK);
     jpeg_set_quality(&c, quality, TRUE);
+    if (sampling) c.comp_info[0].h_samp_factor = sampling / 10, c.comp_info[0].v_samp_factor = sampling % 10;
     if (progressive) jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
     if (exif_orientation) {
@@ -125,7 +127,7 @@ static double mean_abs_diff(const uint8_t *a, const uint8_t *b, size_t n) {
 }
 
 static int decode_file(sf_image *img, const char *name, int min_side, char *err) {
-    sf_decode_opts o = {min_side, 0};
+    sf_decode_opts o = {.min_side = min_side};
     return sf_image_load(img, tpath(name), &o, err, SF_IMAGE_ERR_LEN);
 }
 
@@ -134,7 +136,7 @@ Test(data_image, rgb_baseline_and_progressive) {
     uint8_t *src = pattern(w, h);
     for (int prog = 0; prog < 2; prog++) {
         size_t n;
-        uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 95, prog, 0, 0);
+        uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 95, prog, 0, 0, 0);
         write_bytes(tpath("a.jpg"), jpg, n);
         free(jpg);
         sf_image img;
@@ -154,7 +156,7 @@ Test(data_image, grayscale_becomes_rgb) {
     uint8_t g[24 * 16];
     for (int i = 0; i < w * h; i++) g[i] = (uint8_t)(i * 7);
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, g, w, h, 1, JCS_GRAYSCALE, 100, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, g, w, h, 1, JCS_GRAYSCALE, 100, 0, 0, 0, 0);
     write_bytes(tpath("g.jpg"), jpg, n);
     free(jpg);
     sf_image img;
@@ -182,7 +184,7 @@ Test(data_image, cmyk_and_ycck_become_rgb) {
     }
     for (int ycck = 0; ycck < 2; ycck++) {
         size_t n;
-        uint8_t *jpg = make_jpeg(&n, px, w, h, 4, JCS_CMYK, 100, 0, 0, ycck);
+        uint8_t *jpg = make_jpeg(&n, px, w, h, 4, JCS_CMYK, 100, 0, 0, ycck, 0);
         write_bytes(tpath("c.jpg"), jpg, n);
         free(jpg);
         sf_image img;
@@ -210,7 +212,7 @@ Test(data_image, exif_orientation_applied) {
                             {0, 160, 80, 240},  {160, 0, 240, 80},  {240, 80, 160, 0},  {80, 240, 0, 160}};
     for (int o = 1; o <= 8; o++) {
         size_t n;
-        uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 100, 0, o, 0);
+        uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 100, 0, o, 0, 0);
         write_bytes(tpath("o.jpg"), jpg, n);
         free(jpg);
         sf_image img;
@@ -231,7 +233,7 @@ Test(data_image, dct_scaling_keeps_min_side) {
     int w = 400, h = 300;
     uint8_t *src = pattern(w, h);
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 90, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, src, w, h, 3, JCS_RGB, 90, 0, 0, 0, 0);
     write_bytes(tpath("big.jpg"), jpg, n);
     free(jpg);
     free(src);
@@ -244,6 +246,189 @@ Test(data_image, dct_scaling_keeps_min_side) {
         cr_assert(img.w == sides[k][1] && img.h == sides[k][2]);
         sf_image_free(&img);
     }
+}
+
+// ---- partial (region) decoding ----
+
+// The region function's side of a test: it returns `want`, clipped to the image, and records its calls.
+typedef struct {
+    sf_rect want;
+    int calls, w, h;
+} region_probe;
+
+static void probe_region(sf_rect *r, int w, int h, void *ctx) {
+    region_probe *p = ctx;
+    p->calls++;
+    p->w = w, p->h = h;
+    cr_assert(r->x0 == 0 && r->y0 == 0 && r->x1 == w && r->y1 == h, "the region must arrive as the whole image");
+    r->x0 = p->want.x0 < 0 ? 0 : p->want.x0 > w ? w : p->want.x0;
+    r->y0 = p->want.y0 < 0 ? 0 : p->want.y0 > h ? h : p->want.y0;
+    r->x1 = p->want.x1 < r->x0 ? r->x0 : p->want.x1 > w ? w : p->want.x1;
+    r->y1 = p->want.y1 < r->y0 ? r->y0 : p->want.y1 > h ? h : p->want.y1;
+}
+
+// Decodes buf whole and then in n_regions random rectangles (plus an empty one, the whole image and the
+// four corners); every pixel inside a rectangle must equal the full decode's. Returns the pixels compared.
+static long check_regions(const uint8_t *buf, size_t n, int min_side, int n_regions, unsigned seed,
+                          const char *what) {
+    sf_decode_opts full_opt = {.min_side = min_side};
+    sf_image full;
+    char err[SF_IMAGE_ERR_LEN];
+    cr_assert_eq(sf_image_decode(&full, buf, n, &full_opt, what, err, sizeof err), 0, "%s", err);
+    int w = full.w, h = full.h;
+    long compared = 0;
+    for (int k = 0; k < n_regions + 6; k++) {
+        region_probe p = {{0, 0, 0, 0}, 0, 0, 0};
+        seed = seed * 1103515245u + 12345u;
+        int x0 = (int)(seed >> 8) % w, y0 = (int)(seed >> 4) % h;
+        seed = seed * 1103515245u + 12345u;
+        int x1 = x0 + 1 + (int)(seed >> 8) % (w - x0), y1 = y0 + 1 + (int)(seed >> 4) % (h - y0);
+        switch (k - n_regions) {
+        case 0: x0 = y0 = x1 = y1 = 5; break;  // empty: only the stream is validated
+        case 1: x0 = y0 = 0, x1 = w, y1 = h; break;
+        case 2: x0 = y0 = 0, x1 = y1 = 3; break;
+        case 3: x0 = w - 3, y0 = 0, x1 = w, y1 = 3; break;
+        case 4: x0 = 0, y0 = h - 3, x1 = 3, y1 = h; break;
+        case 5: x0 = w - 3, y0 = h - 3, x1 = w, y1 = h; break;
+        default: break;
+        }
+        p.want = (sf_rect){x0, y0, x1, y1};
+        sf_decode_opts o = {.min_side = min_side, .region = probe_region, .region_ctx = &p};
+        sf_image part;
+        cr_assert_eq(sf_image_decode(&part, buf, n, &o, what, err, sizeof err), 0, "%s: %s", what, err);
+        cr_assert(part.w == w && part.h == h && p.calls == 1 && p.w == w && p.h == h, "%s: size or calls differ",
+                  what);
+        x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0, x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) {
+                const uint8_t *a = full.px + ((size_t)y * w + x) * 3, *b = part.px + ((size_t)y * w + x) * 3;
+                cr_assert(a[0] == b[0] && a[1] == b[1] && a[2] == b[2],
+                          "%s: region [%d,%d)x[%d,%d) differs from the full decode at (%d,%d)", what, x0, x1, y0,
+                          y1, x, y);
+            }
+        compared += (long)(x1 > x0 ? x1 - x0 : 0) * (y1 > y0 ? y1 - y0 : 0);
+        sf_image_free(&part);
+    }
+    sf_image_free(&full);
+    return compared;
+}
+
+// A texture with sharp colour edges, so that chroma upsampling near a region's border shows any error.
+static uint8_t *busy_pattern(int w, int h) {
+    uint8_t *p = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t v = (uint32_t)(x * 73856093u ^ y * 19349663u) * 2654435761u;
+            uint8_t *q = p + ((size_t)y * w + x) * 3;
+            q[0] = (uint8_t)((x / 5 + y / 7) % 2 ? 230 : 20) ^ (uint8_t)(v >> 28);
+            q[1] = (uint8_t)(255 * x / (w - 1));
+            q[2] = (uint8_t)((x / 3) % 2 ? (int)(v >> 24) : 255 - y);
+        }
+    return p;
+}
+
+Test(data_image, region_decode_matches_full_decode) {
+    int w = 123, h = 77;  // not multiples of any iMCU size
+    uint8_t *rgb = busy_pattern(w, h);
+    const int samplings[4] = {11, 21, 22, 12};
+    const int sides[3] = {0, 40, 20};  // full size, 4/8 and 2/8 scale
+    long compared = 0;
+    char what[96];
+    for (int si = 0; si < 4; si++)
+        for (int prog = 0; prog < 2; prog++)
+            for (int k = 0; k < 3; k++) {
+                size_t n;
+                uint8_t *jpg = make_jpeg(&n, rgb, w, h, 3, JCS_RGB, 90, prog, 0, 0, samplings[si]);
+                snprintf(what, sizeof what, "sampling %d%s, min_side %d", samplings[si], prog ? " progressive" : "",
+                         sides[k]);
+                compared += check_regions(jpg, n, sides[k], 30, (unsigned)(si * 7 + prog * 3 + k), what);
+                free(jpg);
+            }
+    for (int o = 2; o <= 8; o++) {  // EXIF orientations: the region is asked for in the oriented image
+        size_t n;
+        uint8_t *jpg = make_jpeg(&n, rgb, w, h, 3, JCS_RGB, 90, 0, o, 0, 0);
+        snprintf(what, sizeof what, "EXIF orientation %d", o);
+        compared += check_regions(jpg, n, 0, 20, (unsigned)o, what);
+        free(jpg);
+    }
+    uint8_t *grey = malloc((size_t)w * h), *cmyk = malloc((size_t)w * h * 4);
+    for (int i = 0; i < w * h; i++) {
+        grey[i] = rgb[3 * i];
+        for (int c = 0; c < 4; c++) cmyk[4 * i + c] = c < 3 ? rgb[3 * i + c] : (uint8_t)(255 - rgb[3 * i]);
+    }
+    size_t n;
+    uint8_t *jpg = make_jpeg(&n, grey, w, h, 1, JCS_GRAYSCALE, 90, 0, 0, 0, 0);
+    compared += check_regions(jpg, n, 0, 20, 11, "grayscale");
+    free(jpg);
+    jpg = make_jpeg(&n, cmyk, w, h, 4, JCS_CMYK, 90, 0, 0, 1, 0);
+    compared += check_regions(jpg, n, 0, 20, 12, "YCCK");
+    free(jpg);
+    cr_log_info("partial decodes equal the full decode on %ld pixels", compared);
+    free(grey);
+    free(cmyk);
+    free(rgb);
+}
+
+// A partial decode still reads the whole stream: every truncation and corruption fails (or passes) as in a
+// full decode, with the same message, even when the region lies in the intact top-left corner.
+Test(data_image, region_decode_rejects_what_full_decode_rejects) {
+    uint8_t *src = busy_pattern(96, 64);
+    size_t n;
+    for (int prog = 0; prog < 2; prog++) {
+        uint8_t *jpg = make_jpeg(&n, src, 96, 64, 3, JCS_RGB, 90, prog, 0, 0, 0);
+        const size_t cuts[] = {100, n / 2, n - 40, n - 2};
+        for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+            char e_full[SF_IMAGE_ERR_LEN], e_part[SF_IMAGE_ERR_LEN];
+            sf_image a, b;
+            region_probe p = {{0, 0, 8, 8}, 0, 0, 0};
+            sf_decode_opts o = {.region = probe_region, .region_ctx = &p};
+            int rf = sf_image_decode(&a, jpg, cuts[k], NULL, "cut.jpg", e_full, sizeof e_full);
+            int rp = sf_image_decode(&b, jpg, cuts[k], &o, "cut.jpg", e_part, sizeof e_part);
+            cr_assert(rf == -1 && rp == -1, "cut at %zu of %zu: full %d, partial %d", cuts[k], n, rf, rp);
+            cr_assert_str_eq(e_full, e_part);
+        }
+        // Flipped bytes in the entropy-coded data: accepted or rejected alike.
+        for (int k = 0; k < 40; k++) {
+            uint8_t *c = malloc(n);
+            memcpy(c, jpg, n);
+            for (int j = 0; j < 8; j++) c[300 + (k * 97 + j * 31) % (n - 310)] ^= (uint8_t)(0x5A + k + j);
+            char e_full[SF_IMAGE_ERR_LEN] = "", e_part[SF_IMAGE_ERR_LEN] = "";
+            sf_image a, b;
+            region_probe p = {{0, 0, 8, 8}, 0, 0, 0};
+            sf_decode_opts o = {.region = probe_region, .region_ctx = &p};
+            int rf = sf_image_decode(&a, c, n, NULL, "corrupt.jpg", e_full, sizeof e_full);
+            int rp = sf_image_decode(&b, c, n, &o, "corrupt.jpg", e_part, sizeof e_part);
+            cr_assert_eq(rf, rp, "corruption %d: full %d (%s), partial %d (%s)", k, rf, e_full, rp, e_part);
+            cr_assert_str_eq(e_full, e_part);
+            sf_image_free(&a);
+            sf_image_free(&b);
+            free(c);
+        }
+        free(jpg);
+    }
+    free(src);
+}
+
+// Real photographs (the training set's 4:2:0 files and the full-size originals, some of them large
+// enough to be DCT-scaled), when the shared data are present.
+Test(data_image, region_decode_real_images) {
+    const char *dirs[2] = {"../shared/data/simpsons/train/bart_simpson", "../shared/data/simpsons/originals/bart_simpson"};
+    if (access(dirs[0], R_OK) != 0) cr_skip_test("%s absent", dirs[0]);
+    long compared = 0;
+    int files = 0;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < 12; i++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/pic_%04d.jpg", dirs[d], i * (d ? 1 : 97));
+            if (access(path, R_OK) != 0) continue;
+            size_t n;
+            uint8_t *buf = read_bytes(path, &n);
+            compared += check_regions(buf, n, i % 3 ? 0 : 192, 8, (unsigned)i, path);
+            free(buf);
+            files++;
+        }
+    cr_log_info("%d real files: partial decodes equal the full decode on %ld pixels", files, compared);
+    cr_assert_gt(files, 10);
 }
 
 Test(data_image, png_named_jpg_and_alpha) {
@@ -278,7 +463,7 @@ Test(data_image, png_named_jpg_and_alpha) {
 Test(data_image, one_pixel) {
     uint8_t px[3] = {10, 200, 30};
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, px, 1, 1, 3, JCS_RGB, 100, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, px, 1, 1, 3, JCS_RGB, 100, 0, 0, 0, 0);
     write_bytes(tpath("1x1.jpg"), jpg, n);
     free(jpg);
     sf_image img;
@@ -324,7 +509,7 @@ Test(data_image, truncated_files_fail_cleanly) {
     uint8_t *src = pattern(64, 48);
     size_t n;
     for (int prog = 0; prog < 2; prog++) {
-        uint8_t *jpg = make_jpeg(&n, src, 64, 48, 3, JCS_RGB, 90, prog, 0, 0);
+        uint8_t *jpg = make_jpeg(&n, src, 64, 48, 3, JCS_RGB, 90, prog, 0, 0, 0);
         const size_t cuts[] = {2, 3, 20, 100, n / 2, n - 40, n - 2};
         for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
             write_bytes(tpath("cut.jpg"), jpg, cuts[k]);
@@ -346,7 +531,7 @@ Test(data_image, truncated_files_fail_cleanly) {
 Test(data_image, corrupt_data_never_crashes) {
     uint8_t *src = pattern(64, 48);
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, src, 64, 48, 3, JCS_RGB, 90, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, src, 64, 48, 3, JCS_RGB, 90, 0, 0, 0, 0);
     int failed = 0;
     for (int k = 0; k < 40; k++) {
         uint8_t *c = malloc(n);
@@ -369,7 +554,7 @@ Test(data_image, corrupt_data_never_crashes) {
 Test(data_image, decompression_bomb_rejected) {
     uint8_t px[8 * 8 * 3] = {0};
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, px, 8, 8, 3, JCS_RGB, 90, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, px, 8, 8, 3, JCS_RGB, 90, 0, 0, 0, 0);
     size_t sof = 0;
     for (size_t i = 2; i + 8 < n; i++)
         if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) sof = i;
@@ -395,7 +580,7 @@ Test(data_image, decompression_bomb_rejected) {
 Test(data_image, unreadable_file) {
     uint8_t px[3] = {1, 2, 3};
     size_t n;
-    uint8_t *jpg = make_jpeg(&n, px, 1, 1, 3, JCS_RGB, 90, 0, 0, 0);
+    uint8_t *jpg = make_jpeg(&n, px, 1, 1, 3, JCS_RGB, 90, 0, 0, 0, 0);
     write_bytes(tpath("locked.jpg"), jpg, n);
     free(jpg);
     if (geteuid() == 0) {

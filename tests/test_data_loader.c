@@ -214,7 +214,7 @@ Test(data_loader, evaluation_rows_are_the_plain_transform) {
         prev = r.idx[i];
         cr_assert_eq(r.y[i], ds.labels[r.idx[i]]);
         sf_image img;
-        sf_decode_opts o = {2 * S, 0};
+        sf_decode_opts o = {.min_side = 2 * S};
         char err[SF_IMAGE_ERR_LEN];
         cr_assert_eq(sf_image_load(&img, ds.paths[r.idx[i]], &o, err, sizeof err), 0, "%s", err);
         sf_eval_transform(want, S, img.px, img.w, img.h, 0, NULL);

@@ -221,6 +221,24 @@ void sf_warp_normalize(float *out, int s, const uint8_t *src, int w, int h, cons
     }
 }
 
+void sf_warp_source_box(int box[4], const sf_affine *a, int s, int w, int h) {
+    // The map is affine, so its extremes over the output square are at the corner pixels.
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int k = 0; k < 4; k++) {
+        double ox = k & 1 ? s - 1 : 0, oy = k & 2 ? s - 1 : 0;
+        double fx = a->m[0] * ox + a->m[1] * oy + a->m[2], fy = a->m[3] * ox + a->m[4] * oy + a->m[5];
+        x0 = fmin(x0, fx), x1 = fmax(x1, fx), y0 = fmin(y0, fy), y1 = fmax(y1, fy);
+    }
+    // Taps are floor(f) and floor(f) + 1; one more pixel each side absorbs the rounding of the row-wise
+    // and fixed-point evaluation of the same map.
+    const double lo[2] = {x0, y0}, hi[2] = {x1, y1}, size[2] = {w, h};
+    for (int d = 0; d < 2; d++) {
+        double a0 = fmax(0.0, fmin(size[d], floor(lo[d]) - 1.0)), a1 = fmax(0.0, fmin(size[d], floor(hi[d]) + 3.0));
+        box[d] = (int)a0;
+        box[2 + d] = (int)a1;
+    }
+}
+
 size_t sf_eval_scratch_bytes(int s, int w, int h) {
     return (size_t)s * s * 3 + sf_resize_scratch_bytes(s, s, w, h, SF_FILTER_BILINEAR);
 }

@@ -55,6 +55,11 @@ void sf_augment_affine(sf_affine *a, const sf_augment_params *p, int w, int h, i
 // positions beyond half a pixel outside the source are black.
 void sf_warp_normalize(float *out, int s, const uint8_t *src, int w, int h, const sf_affine *a);
 
+// A box [box[0], box[2]) x [box[1], box[3]) of source pixels that holds every pixel sf_warp_normalize
+// reads for these arguments (with a pixel to spare against rounding), clamped to the image; possibly empty.
+// The loader decodes only this part of a JPEG.
+void sf_warp_source_box(int box[4], const sf_affine *a, int s, int w, int h);
+
 // Evaluation: out (3,S,S) = normalise(resize(src to S x S)), mirrored when flip. scratch holds
 // sf_eval_scratch_bytes(s, w, h) bytes or is NULL.
 size_t sf_eval_scratch_bytes(int s, int w, int h);

@@ -72,7 +72,22 @@ static int exif_orientation(const uint8_t *d, size_t n) {
     return 1;
 }
 
-// Applies EXIF orientation o to img (PIL's ImageOps.exif_transpose): out(x, y) = src(sx, sy).
+// The stored pixel (*sx, *sy) that EXIF orientation o (PIL's ImageOps.exif_transpose) shows at (x, y) of
+// the oriented image, for a stored image of w x h.
+static inline void orient_source(int *sx, int *sy, int o, int x, int y, int w, int h) {
+    switch (o) {
+    case 2: *sx = w - 1 - x, *sy = y; break;
+    case 3: *sx = w - 1 - x, *sy = h - 1 - y; break;
+    case 4: *sx = x, *sy = h - 1 - y; break;
+    case 5: *sx = y, *sy = x; break;
+    case 6: *sx = y, *sy = h - 1 - x; break;
+    case 7: *sx = w - 1 - y, *sy = h - 1 - x; break;
+    case 8: *sx = w - 1 - y, *sy = x; break;
+    default: *sx = x, *sy = y; break;
+    }
+}
+
+// Applies EXIF orientation o to img.
 static void apply_orientation(sf_image *img, int o) {
     if (o <= 1) return;
     int w = img->w, h = img->h;
@@ -81,15 +96,7 @@ static void apply_orientation(sf_image *img, int o) {
     for (int y = 0; y < oh; y++) {
         for (int x = 0; x < ow; x++) {
             int sx, sy;
-            switch (o) {
-            case 2: sx = w - 1 - x; sy = y; break;
-            case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-            case 4: sx = x; sy = h - 1 - y; break;
-            case 5: sx = y; sy = x; break;
-            case 6: sx = y; sy = h - 1 - x; break;
-            case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-            default: sx = w - 1 - y; sy = x; break;  // 8
-            }
+            orient_source(&sx, &sy, o, x, y, w, h);
             const uint8_t *s = img->px + ((size_t)sy * w + sx) * 3;
             uint8_t *d = dst + ((size_t)y * ow + x) * 3;
             d[0] = s[0], d[1] = s[1], d[2] = s[2];
@@ -133,6 +140,58 @@ static void cmyk_row_to_rgb(uint8_t *rgb, const uint8_t *cmyk, int w, int invert
         rgb[3 * x] = (uint8_t)((c * k + 127) / 255);
         rgb[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
         rgb[3 * x + 2] = (uint8_t)((y * k + 127) / 255);
+    }
+}
+
+// The rectangle the caller's region function asks for in the oriented w x h image (stored w x h before
+// orientation o), widened by 2 pixels and mapped to stored coordinates. The widening keeps the caller's
+// pixels off the edges of the partial decode, where libjpeg-turbo may upsample chroma as at an image edge.
+static void stored_region(sf_rect *r, const sf_decode_opts *opt, int o, int w, int h) {
+    int ow = o >= 5 ? h : w, oh = o >= 5 ? w : h;
+    sf_rect q = {0, 0, ow, oh};
+    opt->region(&q, ow, oh, opt->region_ctx);
+    q.x0 = q.x0 - 2 < 0 ? 0 : q.x0 - 2;
+    q.y0 = q.y0 - 2 < 0 ? 0 : q.y0 - 2;
+    q.x1 = q.x1 + 2 > ow ? ow : q.x1 + 2;
+    q.y1 = q.y1 + 2 > oh ? oh : q.y1 + 2;
+    if (q.x0 >= q.x1 || q.y0 >= q.y1) {  // nothing to read: only validate the stream
+        r->x0 = r->y0 = r->x1 = r->y1 = 0;
+        return;
+    }
+    int ax, ay, bx, by;  // opposite corners, in stored coordinates
+    orient_source(&ax, &ay, o, q.x0, q.y0, w, h);
+    orient_source(&bx, &by, o, q.x1 - 1, q.y1 - 1, w, h);
+    r->x0 = ax < bx ? ax : bx, r->x1 = (ax > bx ? ax : bx) + 1;
+    r->y0 = ay < by ? ay : by, r->y1 = (ay > by ? ay : by) + 1;
+}
+
+// Decodes the rows r.y0 .. r.y1-1 and the columns from the iMCU boundary at or left of r.x0 to at least
+// r.x1 into px (H,W,3), at their places; the rest of those rows is zeroed. The other rows are skipped,
+// which still entropy-decodes them, so truncation and corrupt data show as in a full decode.
+static void read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t *px, uint8_t *row, int cmyk,
+                        sf_rect r) {
+    JDIMENSION w = ci->output_width, h = ci->output_height, xo = 0, cw = w;
+    if (r.x0 >= r.x1 || r.y0 >= r.y1) r = (sf_rect){0, 0, 1, 0};  // no rows; a narrow crop for the last one
+    if (r.x0 > 0 || (JDIMENSION)r.x1 < w) {
+        xo = (JDIMENSION)r.x0, cw = (JDIMENSION)(r.x1 - r.x0);
+        jpeg_crop_scanline(ci, &xo, &cw);
+    }
+    if (r.y0 > 0) jpeg_skip_scanlines(ci, (JDIMENSION)r.y0);
+    for (;;) {
+        JDIMENSION y = ci->output_scanline;
+        if (je->truncated || y >= h) break;
+        // Skipping to the bottom of the image returns without reading the data, so the last row is
+        // always decoded (into its place; outside the region it is unspecified anyway).
+        if (y >= (JDIMENSION)r.y1 && y < h - 1) {
+            jpeg_skip_scanlines(ci, h - 1 - y);
+            continue;
+        }
+        uint8_t *line = px + (size_t)y * w * 3, *dst = line + (size_t)xo * 3;
+        JSAMPROW rp = cmyk ? row : dst;
+        if (jpeg_read_scanlines(ci, &rp, 1) != 1) break;
+        if (cmyk) cmyk_row_to_rgb(dst, row, (int)cw, ci->saw_Adobe_marker);
+        memset(line, 0, (size_t)xo * 3);
+        memset(dst + (size_t)cw * 3, 0, (size_t)(w - xo - cw) * 3);
     }
 }
 
@@ -182,15 +241,11 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;  // libjpeg-turbo expands grayscale to RGB itself
     jpeg_start_decompress(&ci);
     int w = (int)ci.output_width, h = (int)ci.output_height;
+    sf_rect r = {0, 0, w, h};
+    if (opt && opt->region) stored_region(&r, opt, orient, w, h);
     px = sf_malloc((size_t)w * h * 3);
     if (cmyk) row = sf_malloc((size_t)w * 4);
-    while (ci.output_scanline < ci.output_height) {
-        uint8_t *dst = px + (size_t)ci.output_scanline * w * 3;
-        JSAMPROW r = cmyk ? row : dst;
-        if (jpeg_read_scanlines(&ci, &r, 1) != 1) break;
-        if (cmyk) cmyk_row_to_rgb(dst, row, w, ci.saw_Adobe_marker);
-        if (je.truncated) break;
-    }
+    read_region(&ci, &je, px, row, cmyk, r);
     if (!je.truncated) jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     free(row);

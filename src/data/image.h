@@ -30,11 +30,26 @@ sf_image_format sf_image_sniff(const uint8_t *buf, size_t n);
 // Reads the first bytes of a file and sniffs them; SF_IMG_UNKNOWN also when the file cannot be read.
 sf_image_format sf_image_sniff_file(const char *path);
 
+// A rectangle of pixels [x0,x1) x [y0,y1).
+typedef struct {
+    int x0, y0, x1, y1;
+} sf_rect;
+
+// Asks which pixels of a w x h decoded image (after DCT scaling and EXIF orientation) the caller will
+// read. Called once per decode, after the header and before any pixel is decoded.
+typedef void (*sf_region_fn)(sf_rect *r, int w, int h, void *ctx);
+
 // Decode options. min_side > 0 lets a JPEG decode at the smallest DCT scale (1/8 .. 8/8) whose shorter
 // side is still >= min_side (0: full size). max_pixels bounds the declared size (0: SF_IMAGE_MAX_PIXELS).
+// region, when set, lets a JPEG decode only the rectangle it returns: the image keeps its full size, the
+// pixels inside the rectangle are exactly those of a full decode, the others are unspecified. The columns
+// and rows outside it skip the IDCT, upsampling and colour conversion, but the whole entropy-coded stream
+// is still read, so a truncated or corrupt file fails exactly as in a full decode. PNG ignores it.
 typedef struct {
     int min_side;
     size_t max_pixels;
+    sf_region_fn region;
+    void *region_ctx;
 } sf_decode_opts;
 
 // Decodes buf (n bytes) into *out (px from sf_malloc; release with sf_image_free). Returns 0, or -1 with a

@@ -113,10 +113,43 @@ static void *ws_scratch(worker_ws *w, size_t bytes) {
     return w->scratch;
 }
 
-// Decodes image idx near the decode side. Returns 0, or -1 after recording the file as bad.
-static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out) {
-    int side = l->cfg.decode_side > 0 ? l->cfg.decode_side : 2 * l->cfg.size;
-    sf_decode_opts opt = {side, 0};
+static int decode_side(const sf_loader *l) { return l->cfg.decode_side > 0 ? l->cfg.decode_side : 2 * l->cfg.size; }
+
+// The augmentation of epoch position pos for a w x h image. It depends on (seed, epoch, pos) and the size
+// alone, so a full decode, a partial decode and the cache all give the same map.
+static void draw_affine(const sf_loader *l, sf_affine *a, int pos, int w, int h) {
+    sf_rng r;
+    sf_rng_seed(&r, sf_hash64(l->cfg.seed, (uint64_t)l->epoch, (uint64_t)pos), 0xa06u);
+    sf_augment_params p;
+    sf_augment_draw(&p, &l->cfg.aug, w, h, &r);
+    sf_augment_affine(a, &p, w, h, l->cfg.size);
+}
+
+// A training decode draws the augmentation as soon as the decoded size is known, so that the JPEG
+// decoder produces only the pixels the warp reads.
+typedef struct {
+    const sf_loader *l;
+    int pos;
+    int drawn;  // 0: no draw yet (the image gets resized after decoding, so the size was not final)
+    sf_affine a;
+} warp_plan;
+
+// sf_region_fn for a training decode; r arrives as the whole image.
+static void plan_region(sf_rect *r, int w, int h, void *ctx) {
+    warp_plan *q = ctx;
+    if ((w < h ? w : h) >= 2 * decode_side(q->l)) return;  // resized below: every pixel is needed
+    draw_affine(q->l, &q->a, q->pos, w, h);
+    q->drawn = 1;
+    int box[4];
+    sf_warp_source_box(box, &q->a, q->l->cfg.size, w, h);
+    r->x0 = box[0], r->y0 = box[1], r->x1 = box[2], r->y1 = box[3];
+}
+
+// Decodes image idx near the decode side; with plan, only the part its warp reads. Returns 0, or -1
+// after recording the file as bad.
+static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out, warp_plan *plan) {
+    int side = decode_side(l);
+    sf_decode_opts opt = {.min_side = side, .region = plan ? plan_region : NULL, .region_ctx = plan};
     char err[SF_IMAGE_ERR_LEN];
     if (sf_image_load(out, l->ds->paths[idx], &opt, err, sizeof err) != 0) {
         record_bad(l, idx, err);
@@ -138,10 +171,12 @@ static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out) {
     return 0;
 }
 
-// The pixels of image idx: from the cache (borrowed, *owned = 0) or freshly decoded (*owned = 1).
-static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *owned) {
+// The pixels of image idx: from the cache (borrowed, *owned = 0) or freshly decoded (*owned = 1). plan
+// (training without the cache) lets the decode stop at the pixels that epoch position's warp reads.
+static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *owned, warp_plan *plan) {
     img->px = NULL;
     img->w = img->h = 0;
+    if (plan) plan->drawn = 0;
     pthread_mutex_lock(&l->data_mu);
     int bad = l->bad[idx];
     if (!bad && l->cache && l->cache[idx].px) {
@@ -151,7 +186,7 @@ static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *ow
     pthread_mutex_unlock(&l->data_mu);
     if (bad) return -1;
     if (l->cache && img->px) return 0;
-    if (decode_sized(l, w, idx, img) != 0) return -1;
+    if (decode_sized(l, w, idx, img, l->cache ? NULL : plan) != 0) return -1;
     *owned = 1;
     if (!l->cache) return 0;
     pthread_mutex_lock(&l->data_mu);
@@ -167,16 +202,14 @@ static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *ow
     return 0;
 }
 
-// Writes row (3,S,S) from image idx with the randomness of epoch position pos.
-static void transform(sf_loader *l, worker_ws *w, float *row, const sf_image *img, int pos) {
+// Writes row (3,S,S) from image idx with the randomness of epoch position pos (already drawn in plan
+// when the decode drew it).
+static void transform(sf_loader *l, worker_ws *w, float *row, const sf_image *img, int pos, const warp_plan *plan) {
     int s = l->cfg.size;
     if (l->cfg.augment) {
-        sf_rng r;
-        sf_rng_seed(&r, sf_hash64(l->cfg.seed, (uint64_t)l->epoch, (uint64_t)pos), 0xa06u);
-        sf_augment_params p;
-        sf_augment_draw(&p, &l->cfg.aug, img->w, img->h, &r);
         sf_affine a;
-        sf_augment_affine(&a, &p, img->w, img->h, s);
+        if (plan && plan->drawn) a = plan->a;
+        else draw_affine(l, &a, pos, img->w, img->h);
         sf_warp_normalize(row, s, img->px, img->w, img->h, &a);
     } else {
         void *scratch = ws_scratch(w, sf_eval_scratch_bytes(s, img->w, img->h));
@@ -192,14 +225,15 @@ static void fill_batch(sf_loader *l, worker_ws *w, slot *sl, int b) {
     for (int pos = lo; pos < hi; pos++) {
         sf_image img = {0};
         int owned = 0, idx = l->order[pos];
-        int ok = get_image(l, w, idx, &img, &owned) == 0;
+        warp_plan plan = {l, pos, 0, {{0}}}, *pp = l->cfg.augment ? &plan : NULL;
+        int ok = get_image(l, w, idx, &img, &owned, pp) == 0;
         // Training keeps the batch full: the next good image of the epoch order stands in.
         for (int k = 1; !ok && l->cfg.augment && k < len; k++) {
             idx = l->order[(pos + k) % len];
-            ok = get_image(l, w, idx, &img, &owned) == 0;
+            ok = get_image(l, w, idx, &img, &owned, pp) == 0;
         }
         if (!ok) continue;
-        transform(l, w, sl->x + (size_t)n * row_floats, &img, pos);
+        transform(l, w, sl->x + (size_t)n * row_floats, &img, pos, pp);
         sl->y[n] = l->ds->labels[idx];
         sl->index[n] = idx;
         n++;

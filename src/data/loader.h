@@ -17,6 +17,11 @@
 // batch number): image k of an epoch draws its augmentation from sf_hash64(seed, epoch, k), so the output
 // is the same whatever the thread count, and a repeated image (oversampling) gets fresh augmentation.
 //
+// Without the cache, a training image's augmentation is drawn as soon as its decoded size is known, and
+// the JPEG decoder then produces only the box of pixels that draw's warp reads (image.h, region): the
+// rows and columns outside it skip the IDCT and colour conversion, the output is bit-identical to a full
+// decode, and a bad file still fails as in a full decode.
+//
 // A file that fails to decode is reported once (sf_warn, with its path and the decoder's reason) and
 // recorded; in training mode its place in the batch is taken by the next good image of the epoch order,
 // so batches stay full; in evaluation mode the batch simply has one row fewer (b.index says which images
