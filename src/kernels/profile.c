@@ -451,6 +451,10 @@ static pthread_once_t g_active_once = PTHREAD_ONCE_INIT;
 static void active_init(void) {
     char note[1024];
     sf_profile_find(&g_active, sf_cpu(), NULL, note, sizeof note);
+    // A profile the user named but that cannot be used must not be passed over in silence.
+    const char *env = getenv("SPRINGFIELD_PROFILE");
+    if (env && *env && strcmp(env, "none") != 0 && strstr(note, "SPRINGFIELD_PROFILE not usable"))
+        sf_warn("SPRINGFIELD_PROFILE=%s is not used: %s", env, note);
     sf_profile_apply(&g_active);
 }
 

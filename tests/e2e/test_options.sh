@@ -21,7 +21,8 @@ expect_error() {
     "$SF" "$@" --out "$TMP/never" >"$TMP/out.txt" 2>"$TMP/err.txt"
     local st=$?
     [ $st = 2 ] && grep -q -- "$pat" "$TMP/err.txt" && [ ! -e "$TMP/never" ]
-    check "$name (exit $st: $(head -1 "$TMP/err.txt"))" $?
+    local ok=$?  # before the label's $(...), which would reset $?
+    check "$name (exit $st: $(head -1 "$TMP/err.txt"))" $ok
 }
 expect_error "unknown option" "unknown option '--bogus'" train --bogus 1
 expect_error "bad model" "simple|best|resnet18|resnet50" train --model vgg16
