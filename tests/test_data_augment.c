@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "data/augment.h"
 #include "data/warp_kernels.h"
 #include "kernels/cpu.h"
@@ -292,6 +294,50 @@ Test(data_augment, interior_kernels_agree) {
     }
     cr_log_info("%d vector kernels checked against scalar", tested);
     free(src);
+}
+
+// The vector kernels read nothing outside the image, not even in the lanes of a partial last block that
+// lie past the span: the image fills whole pages between two inaccessible ones, and spans run into its
+// first and last pixels from both directions.
+Test(data_augment, interior_kernels_stay_inside_the_image) {
+    enum { W = 64, H = 64 };  // W * H * 3 = 3 pages of 4096 bytes
+    long page = sysconf(_SC_PAGESIZE);
+    size_t bytes = (size_t)W * H * 3;
+    cr_assert_eq(bytes % (size_t)page, 0);
+    uint8_t *map = mmap(NULL, bytes + 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(map, MAP_FAILED);
+    uint8_t *src = map + page;
+    for (size_t i = 0; i < bytes; i++) src[i] = (uint8_t)((i * 2654435761u) >> 24);
+    cr_assert_eq(mprotect(map, (size_t)page, PROT_NONE), 0);
+    cr_assert_eq(mprotect(src + bytes, (size_t)page, PROT_NONE), 0);
+    const float k[3] = {1e-8f, 2e-8f, 3e-8f}, bi[3] = {-1.0f, 0.5f, 2.0f};
+    float ref[3][48], got[3][48];
+    sf_warp_interior_fn fns[2] = {sf_warp_interior_avx2, sf_warp_interior_avx512};
+    const sf_isa isas[2] = {SF_ISA_AVX2, SF_ISA_AVX512};
+    int spans = 0;
+    for (int f = 0; f < 2; f++) {
+        if (!sf_isa_supported(isas[f])) continue;
+        for (int n = 1; n <= 48; n++)
+            for (int d = 0; d < 4; d++) {
+                // d = 0, 1: a row along the bottom ending at (or starting from) the last tap pair; 2, 3: along the top
+                // ending at (or starting from) the first one. Positions past n lie outside the image.
+                int32_t DX = (int32_t)(1.3 * 65536), DY = (int32_t)(0.01 * 65536);
+                int32_t Xe = (int32_t)((W - 2 + 0.9) * 65536), Ye = (int32_t)((H - 2 + 0.5) * 65536);
+                int32_t X0, Y0;
+                if (d == 0) X0 = Xe - (n - 1) * DX, Y0 = Ye - (n - 1) * DY;
+                else if (d == 1) X0 = Xe, Y0 = Ye, DX = -DX, DY = -DY;
+                else if (d == 2) X0 = (int32_t)(0.2 * 65536) + (n - 1) * DX, Y0 = (int32_t)(0.3 * 65536) + (n - 1) * DY, DX = -DX, DY = -DY;
+                else X0 = (int32_t)(0.2 * 65536), Y0 = (int32_t)(0.3 * 65536);
+                sf_warp_interior_scalar(ref[0], ref[1], ref[2], n, src, W * 3, X0, Y0, DX, DY, k, bi);
+                fns[f](got[0], got[1], got[2], n, src, W * 3, X0, Y0, DX, DY, k, bi);
+                for (int c = 0; c < 3; c++)
+                    cr_assert(!memcmp(ref[c], got[c], sizeof(float) * n), "%s differs: n=%d case %d",
+                              sf_isa_name(isas[f]), n, d);
+                spans++;
+            }
+    }
+    cr_log_info("%d spans at the image's first and last pixels: no read outside, same bits as scalar", spans);
+    munmap(map, bytes + 2 * (size_t)page);
 }
 
 // Degenerate sources (1x1, a single row or column) go through the whole chain without reading outside

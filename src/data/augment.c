@@ -94,14 +94,23 @@ void sf_augment_affine(sf_affine *a, const sf_augment_params *p, int w, int h, i
     a->m[5] = r[3] * X0 + r[4] * Y0 + r[5] - 0.5;
 }
 
+// min/max and ceil inline (the libm calls cost more than the arithmetic at two spans per output row).
+static inline double dmin(double a, double b) { return a < b ? a : b; }
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+static inline int ceil_in(double a, int hi) {  // ceil(a) clamped to [0, hi]
+    a = dmax(0.0, dmin((double)hi, a));
+    int i = (int)a;
+    return i + (i < a);
+}
+
 // Narrows [*a, *b) to the real ox where lo <= k*ox + c < hi.
 static void clip_linear(double *a, double *b, double k, double c, double lo, double hi) {
     if (k > 0) {
-        *a = fmax(*a, (lo - c) / k);
-        *b = fmin(*b, (hi - c) / k);
+        *a = dmax(*a, (lo - c) / k);
+        *b = dmin(*b, (hi - c) / k);
     } else if (k < 0) {
-        *a = fmax(*a, (hi - c) / k);
-        *b = fmin(*b, (lo - c) / k);
+        *a = dmax(*a, (hi - c) / k);
+        *b = dmin(*b, (lo - c) / k);
     } else if (!(c >= lo && c < hi)) {
         *b = *a;
     }
@@ -111,19 +120,22 @@ typedef struct {
     double ax, bx, ay, by;  // the row's map: fx = ax*ox + bx, fy = ay*ox + by
 } row_map;
 
-static int in_box(const row_map *r, int ox, double x0, double x1, double y0, double y1) {
+static inline int in_box(const row_map *r, int ox, double x0, double x1, double y0, double y1) {
     double fx = r->ax * ox + r->bx, fy = r->ay * ox + r->by;
     return fx >= x0 && fx < x1 && fy >= y0 && fy < y1;
 }
 
 // The pixels [*i0, *i1) of a row of s whose source position lies in [x0,x1) x [y0,y1): solved in closed
 // form, then settled with the exact per-pixel test so rounding can never admit an out-of-range tap.
+// fx and fy are monotonic in ox, so the pixels that pass the test are one run, and the result is that
+// run whatever the closed form's rounding.
 static void row_span(int *i0, int *i1, const row_map *r, int s, double x0, double x1, double y0, double y1) {
     double a = 0.0, b = s;
     clip_linear(&a, &b, r->ax, r->bx, x0, x1);
     clip_linear(&a, &b, r->ay, r->by, y0, y1);
-    int lo = a >= b ? 0 : (int)fmax(0.0, fmin((double)s, ceil(a)));
-    int hi = a >= b ? 0 : (int)fmax((double)lo, fmin((double)s, ceil(b)));
+    int lo = a >= b ? 0 : ceil_in(a, s);
+    int hi = a >= b ? 0 : ceil_in(b, s);
+    if (hi < lo) hi = lo;
     while (lo < hi && !in_box(r, lo, x0, x1, y0, y1)) lo++;
     while (hi > lo && !in_box(r, hi - 1, x0, x1, y0, y1)) hi--;
     if (lo == hi) {  // empty by the closed form: a neighbour may still pass by rounding
