@@ -164,8 +164,7 @@ static float *filled(size_t n) {
 
 static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo) {
     int vb = sf_vb();
-    // The GEMM path needs blocked input; a first layer keeps its direct path when GEMM is forced.
-    o->plan = sf_conv2d_plan_create_algo(s, first, true, first && algo == SF_CONV_GEMM ? SF_CONV_AUTO : algo);
+    o->plan = sf_conv2d_plan_create_algo(s, first, true, algo);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
     o->x = filled(xn);

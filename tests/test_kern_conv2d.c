@@ -116,10 +116,9 @@ Test(conv2d, fast_matches_reference) {
     for (int i = 0; i < n; i++) {
         const conv_case *c = &random_cases[i];
         sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
-        // Both paths on every case that allows them (1x1 would otherwise only see the GEMM that auto picks).
+        // Both paths on every case (1x1 would otherwise only see the GEMM that auto picks).
         for (int a = 0; a < 2; a++) {
             sf_conv2d_algo algo = a ? SF_CONV_GEMM : SF_CONV_DIRECT;
-            if (algo == SF_CONV_GEMM && c->plain) continue;
             double e = check_vs_ref_algo(&s, c->plain, algo, 100 + i);
             cr_expect(e < 1e-5, "case %d (%s): max rel err %.3e", i, algo_name(algo), e);
         }
@@ -143,10 +142,8 @@ Test(conv2d, model_layers_match_reference) {
         sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
         double e = check_vs_ref(&s, c->plain, 200 + i);
         cr_expect(e < 1e-5, "model layer %d: max rel err %.3e", i, e);
-        if (!c->plain) {
-            e = check_vs_ref_algo(&s, false, SF_CONV_GEMM, 200 + i);
-            cr_expect(e < 1e-5, "model layer %d (gemm): max rel err %.3e", i, e);
-        }
+        e = check_vs_ref_algo(&s, c->plain, SF_CONV_GEMM, 200 + i);
+        cr_expect(e < 1e-5, "model layer %d (gemm): max rel err %.3e", i, e);
     }
 }
 
@@ -208,7 +205,7 @@ Test(conv2d, goldens) {
         cr_assert_eq(a[4].count, n_y(&s), "case %d: y has %zu elements, shape says %zu", i, a[4].count, n_y(&s));
         float *y = malloc(n_y(&s) * 4), *dx = malloc(n_x(&s) * 4), *dw = malloc(n_w(&s) * 4), *db = malloc(s.co * 4);
         const float *x = a[0].f, *w = a[1].f, *b = a[2].f, *dy = a[3].f;
-        // Paths: the reference, the direct kernels, the SGEMM path (blocked input only).
+        // Paths: the reference, the direct kernels, the SGEMM path.
         static const char *path_names[3] = {"ref", "direct", "gemm"};
         double worst[3] = {0, 0, 0};
         for (int path = 0; path < 3; path++) {
@@ -216,8 +213,6 @@ Test(conv2d, goldens) {
                 sf_conv2d_forward_ref(y, x, w, b, &s);
                 sf_conv2d_backward_data_ref(dx, dy, w, &s);
                 sf_conv2d_backward_weights_ref(dw, db, dy, x, &s);
-            } else if (path == 2 && c[8]) {
-                continue;
             } else {
                 fast_conv_algo(&s, c[8] != 0, path == 1 ? SF_CONV_DIRECT : SF_CONV_GEMM, x, w, b, dy, y, dx, dw, db);
             }

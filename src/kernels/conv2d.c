@@ -146,16 +146,17 @@ static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
 
 // The SGEMM path per direction, where the benchmark found it faster than the direct kernels on
 // AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-weights on maps of at most
-// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns, and
+// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns;
 // backward-data of strided 1x1 convolutions, where the direct path runs a phase per stride with most dx
 // pixels receiving nothing. Forward stays direct: the gather and scatter around the GEMM cost more than
-// the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers.
+// the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers. So do first
+// layers (plain x) in every direction: their GEMMs have a depth of 3*KH*KW or Co and move the whole
+// patch matrix through memory (first-layer backward-data ran 4-5x slower that way).
 static void choose_paths(bool gemm[3], const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo) {
-    bool can = !x_plain;
-    gemm[0] = can && algo == SF_CONV_GEMM;
-    gemm[1] = can && (algo == SF_CONV_GEMM ||
-                      (algo == SF_CONV_AUTO && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1)));
-    gemm[2] = can && (algo == SF_CONV_GEMM || (algo == SF_CONV_AUTO && s->oh * s->ow <= 9));
+    bool forced = algo == SF_CONV_GEMM, autom = algo == SF_CONV_AUTO && !x_plain;
+    gemm[0] = forced;
+    gemm[1] = forced || (autom && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1));
+    gemm[2] = forced || (autom && s->oh * s->ow <= 9);
 }
 
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
@@ -164,7 +165,6 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
 
 sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                            sf_conv2d_algo algo) {
-    if (algo == SF_CONV_GEMM && x_plain) sf_die("conv2d: the GEMM path needs blocked input, not plain NCHW");
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
     p->s = *s;
     p->x_plain = x_plain;
@@ -174,7 +174,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
     choose_paths(p->gemm, s, x_plain, algo);
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
-    if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb);
+    if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
     p->cbi = sf_cblocks(s->ci, vb);
     p->cbo = sf_cblocks(s->co, vb);
     p->nthr = imax(sf_threads(), omp_get_max_threads());

@@ -30,8 +30,7 @@ void sf_conv2d_backward_weights_ref(float *dw, float *dbias, const float *dy, co
 typedef struct sf_conv2d_plan sf_conv2d_plan;
 
 // SF_CONV_AUTO lets the plan choose per direction; the others force a path for all three (tests,
-// benchmarks). The GEMM path (im2col + SGEMM, conv2d_gemm.c) needs blocked x; a plain-input plan
-// always runs direct.
+// benchmarks). The GEMM path is im2col + SGEMM (conv2d_gemm.c).
 typedef enum { SF_CONV_AUTO, SF_CONV_DIRECT, SF_CONV_GEMM } sf_conv2d_algo;
 
 // Plans the blocking for one shape on the active ISA; owns all scratch (per-thread partial sums), so

@@ -1,7 +1,8 @@
 // conv2d_gemm.c: the SGEMM path of the convolution, for shapes the direct kernels serve poorly (see
 // choose_paths in conv2d.c: backward-weights of tiny maps, backward-data of strided 1x1 convolutions).
+// It also takes plain first-layer input, so that a forced GEMM (tests, bench --algo gemm) covers every plan.
 //
-// Per chunk of images, the patches of the blocked input are gathered into a matrix with one row per
+// Per chunk of images, the patches of the input (blocked, or plain for a first layer) are gathered into a matrix with one row per
 // output pixel, tap-major with the channels inner (col: M x K, M = images*OH*OW, K = KH*KW*Ci; for a
 // 1x1 stride-1 convolution it is just x transposed out of its channel blocks). With the weights as
 // Wm (Co x K) in OHWI order:
@@ -22,10 +23,11 @@
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
-void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb) {
+void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain) {
     memset(g, 0, sizeof *g);
     g->s = *s;
     g->vb = vb;
+    g->x_plain = x_plain;
     g->cbi = (s->ci + vb - 1) / vb;
     g->cbo = (s->co + vb - 1) / vb;
     g->k = s->kh * s->kw * s->ci;
@@ -56,8 +58,9 @@ void sf_conv_gemm_pack(const sf_conv_gemm *g, float *wp, const float *w_oihw) {
 // col (nimg*OH*OW, K) from the blocked x of images [n0, n0+nimg); zero where a tap falls in the padding.
 static void im2col(const sf_conv_gemm *g, const float *x, int n0, int nimg) {
     const sf_conv2d_shape *s = &g->s;
-    int vb = g->vb, rows = nimg * s->oh;
-    size_t x_cbs = (size_t)s->ih * s->iw * vb, x_is = x_cbs * g->cbi;
+    // Blocked x: vb channels per pixel, blocks x_cbs apart. Plain x: one channel per plane.
+    int vb = g->x_plain ? 1 : g->vb, rows = nimg * s->oh, per = g->x_plain ? 1 : vb;
+    size_t x_cbs = (size_t)s->ih * s->iw * vb, x_is = x_cbs * (g->x_plain ? s->ci : g->cbi);
 #pragma omp parallel for schedule(static) num_threads(sf_threads())
     for (int r = 0; r < rows; r++) {
         int img = n0 + r / s->oh, oh = r % s->oh;
@@ -71,8 +74,11 @@ static void im2col(const sf_conv_gemm *g, const float *x, int n0, int nimg) {
                         continue;
                     }
                     const float *src = x + img * x_is + ((size_t)ih * s->iw + iw) * vb;
-                    for (int cb = 0; cb < g->cbi; cb++)
-                        memcpy(dst + cb * vb, src + cb * x_cbs, sizeof(float) * imin(vb, s->ci - cb * vb));
+                    if (g->x_plain)
+                        for (int ci = 0; ci < s->ci; ci++) dst[ci] = src[ci * x_cbs];
+                    else
+                        for (int cb = 0; cb < g->cbi; cb++)
+                            memcpy(dst + cb * per, src + cb * x_cbs, sizeof(float) * imin(per, s->ci - cb * per));
                 }
         }
     }
@@ -91,7 +97,7 @@ static void gather_dy(const sf_conv_gemm *g, const float *dy, int n0, int nimg) 
     }
 }
 
-// x blocked (N,Ci,H,W), y blocked (N,Co,OH,OW), wp (Co,KH,KW,Ci), bias (Co) or NULL
+// x blocked or plain (N,Ci,H,W), y blocked (N,Co,OH,OW), wp (Co,KH,KW,Ci), bias (Co) or NULL
 void sf_conv_gemm_forward(const sf_conv_gemm *g, float *y, const float *x, const float *wp, const float *bias) {
     const sf_conv2d_shape *s = &g->s;
     int vb = g->vb, pix = s->oh * s->ow;
@@ -113,11 +119,12 @@ void sf_conv_gemm_forward(const sf_conv_gemm *g, float *y, const float *x, const
     }
 }
 
-// dy blocked (N,Co,OH,OW), dx blocked (N,Ci,H,W), wp (Co,KH,KW,Ci)
+// dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W), wp (Co,KH,KW,Ci)
 void sf_conv_gemm_backward_data(const sf_conv_gemm *g, float *dx, const float *dy, const float *wp) {
     const sf_conv2d_shape *s = &g->s;
-    int vb = g->vb, pix = s->oh * s->ow, kk = s->kh * s->kw;
-    size_t cbs = (size_t)s->ih * s->iw * vb, is = cbs * g->cbi;
+    // Plain dx is the blocked case with blocks of one channel.
+    int vb = g->x_plain ? 1 : g->vb, pix = s->oh * s->ow, kk = s->kh * s->kw, cbi = g->x_plain ? s->ci : g->cbi;
+    size_t cbs = (size_t)s->ih * s->iw * vb, is = cbs * cbi;
     for (int n0 = 0; n0 < s->n; n0 += g->chunk) {
         int nimg = imin(g->chunk, s->n - n0), m = nimg * pix;
         gather_dy(g, dy, n0, nimg);
@@ -129,14 +136,14 @@ void sf_conv_gemm_backward_data(const sf_conv_gemm *g, float *dx, const float *d
             int img = r / s->ih, ih = r % s->ih;
             for (int iw = 0; iw < s->iw; iw++) {
                 float *dst = dx + (size_t)(n0 + img) * is + ((size_t)ih * s->iw + iw) * vb;
-                for (int cb = 0; cb < g->cbi; cb++) memset(dst + cb * cbs, 0, sizeof(float) * vb);
+                for (int cb = 0; cb < cbi; cb++) memset(dst + cb * cbs, 0, sizeof(float) * vb);
                 for (int k = 0; k < kk; k++) {
                     int th = ih + s->ph - k / s->kw, tw = iw + s->pw - k % s->kw;
                     if (th < 0 || tw < 0 || th % s->sh || tw % s->sw) continue;
                     int oh = th / s->sh, ow = tw / s->sw;
                     if (oh >= s->oh || ow >= s->ow) continue;
                     const float *src = g->col + ((size_t)(img * pix + oh * s->ow + ow) * kk + k) * s->ci;
-                    for (int cb = 0; cb < g->cbi; cb++)
+                    for (int cb = 0; cb < cbi; cb++)
                         for (int l = 0; l < imin(vb, s->ci - cb * vb); l++) dst[cb * cbs + l] += src[cb * vb + l];
                 }
             }
@@ -144,7 +151,7 @@ void sf_conv_gemm_backward_data(const sf_conv_gemm *g, float *dx, const float *d
     }
 }
 
-// dy blocked (N,Co,OH,OW), x blocked (N,Ci,H,W); dw (Co,Ci,KH,KW), dbias (Co) or NULL
+// dy blocked (N,Co,OH,OW), x (layout of x) (N,Ci,H,W); dw (Co,Ci,KH,KW), dbias (Co) or NULL
 void sf_conv_gemm_backward_weights(const sf_conv_gemm *g, float *dw_oihw, float *dbias, const float *dy,
                                    const float *x) {
     const sf_conv2d_shape *s = &g->s;

@@ -18,6 +18,7 @@
 #ifndef SF_CONV2D_INTERNAL_H
 #define SF_CONV2D_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kernels/conv2d.h"
@@ -132,9 +133,10 @@ extern const sf_conv_isa sf_conv_isa_neon;
             _Pragma("GCC unroll 7") for (int k = 0; k < KWN; k++) VSTORE(a->tile + (k * VB + i) * VB, acc[i][k]); \
     }
 
-// The SGEMM path (conv2d_gemm.c): im2col of a chunk of images, one SGEMM, scatter. Blocked x only.
+// The SGEMM path (conv2d_gemm.c): im2col of a chunk of images, one SGEMM, scatter.
 typedef struct {
     sf_conv2d_shape s;
+    bool x_plain;         // x and dx plain NCHW (first layer), else blocked
     int vb, cbi, cbo, k;  // k = KH*KW*Ci, the GEMM depth of forward
     int chunk;            // images per GEMM
     float *col;           // (chunk*OH*OW, K) patches, tap-major with channels inner
@@ -142,7 +144,7 @@ typedef struct {
     float *dwm;           // (Co, K) weight gradient in OHWI order
 } sf_conv_gemm;
 
-void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb);
+void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain);
 void sf_conv_gemm_free(sf_conv_gemm *g);
 // wp (Co,KH,KW,Ci) from w (Co,Ci,KH,KW): the packed weights of a GEMM plan, Co*K floats.
 void sf_conv_gemm_pack(const sf_conv_gemm *g, float *wp, const float *w_oihw);
