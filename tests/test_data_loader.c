@@ -1,4 +1,4 @@
-// test_data_loader.c: the threaded loader on a small synthetic dataset with two broken files mixed in:
+// test_data_loader.c: the threaded loader on a small synthetic dataset with three broken files mixed in:
 // output identical for 0..3 threads and with or without the cache, bad files reported once and replaced,
 // evaluation rows equal to the plain transform, epoch restarts, and a pass over real images if present.
 #include <criterion/criterion.h>
@@ -28,7 +28,7 @@ static void setup(void) {
     cfg.max_size = 90;
     char err[512], path[600], name[64];
     cr_assert_gt(sf_synth_write(root, &cfg, err, sizeof err), 0, "%s", err);
-    // Two files that pass the scan (JPEG magic) but fail to decode: truncated, and a declared bomb.
+    // Files that pass the scan (JPEG magic) but fail to decode: truncated, and a declared bomb.
     sf_synth_class_name(name, sizeof name, 1);
     snprintf(path, sizeof path, "%s/%s/pic_0000.jpg", root, name);
     FILE *f = fopen(path, "rb");
@@ -55,6 +55,17 @@ static void setup(void) {
     snprintf(path, sizeof path, "%s/%s/zz_bomb.jpg", root, name);
     f = fopen(path, "wb");
     fwrite(whole, 1, n, f);
+    fclose(f);
+    // A file that loses only its end-of-image marker: no draw's pixels depend on it, but its first decode
+    // reads the whole stream, so it is bad (truncated, as for a full decode) in every run and thread count.
+    sf_synth_class_name(name, sizeof name, 2);
+    snprintf(path, sizeof path, "%s/%s/pic_0001.jpg", root, name);
+    f = fopen(path, "rb");
+    n = fread(whole, 1, sizeof whole, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s/zz_tail.jpg", root, name);
+    f = fopen(path, "wb");
+    fwrite(whole, 1, n - 2, f);
     fclose(f);
     cr_assert_eq(sf_dataset_scan(&ds, root, 1, err, sizeof err), 0, "%s", err);
     all_idx = malloc(sizeof(int) * ds.n);
@@ -165,7 +176,7 @@ Test(data_loader, cache_gives_identical_output) {
 
 Test(data_loader, bad_files_reported_once_and_replaced) {
     sf_loader_cfg c = train_cfg(2);
-    c.quiet = 0;  // the two warnings appear once each in the test's stderr
+    c.quiet = 0;  // the three warnings appear once each in the test's stderr
     sf_loader *l = sf_loader_create(&ds, all_idx, ds.n, &c);
     int len = sf_loader_epoch_len(l), full = 1, rows = 0;
     for (int e = 0; e < 3; e++) {
@@ -184,11 +195,11 @@ Test(data_loader, bad_files_reported_once_and_replaced) {
     }
     cr_assert(full, "training batches must stay full");
     cr_assert_eq(rows, 3 * len);
-    cr_assert_eq(sf_loader_n_bad(l), 2);
-    cr_log_info("bad: %s", sf_loader_bad(l, 0));
-    cr_log_info("bad: %s", sf_loader_bad(l, 1));
+    cr_assert_eq(sf_loader_n_bad(l), 3);
+    for (int i = 0; i < 3; i++) cr_log_info("bad: %s", sf_loader_bad(l, i));
     cr_assert(strstr(sf_loader_bad(l, 0), "zz_truncated.jpg") && strstr(sf_loader_bad(l, 0), "truncated"));
-    cr_assert(strstr(sf_loader_bad(l, 1), "zz_bomb.jpg") && strstr(sf_loader_bad(l, 1), "over the limit"));
+    cr_assert(strstr(sf_loader_bad(l, 1), "zz_tail.jpg") && strstr(sf_loader_bad(l, 1), "truncated"));
+    cr_assert(strstr(sf_loader_bad(l, 2), "zz_bomb.jpg") && strstr(sf_loader_bad(l, 2), "over the limit"));
     char path[300];
     snprintf(path, sizeof path, "%s/bad_images.txt", root);
     cr_assert_eq(sf_loader_write_bad(l, path), 0);
@@ -197,8 +208,29 @@ Test(data_loader, bad_files_reported_once_and_replaced) {
     int lines = 0;
     while (fgets(line, sizeof line, f)) lines++;
     fclose(f);
-    cr_assert_eq(lines, 2);
+    cr_assert_eq(lines, 3);
     sf_loader_destroy(l);
+}
+
+// With small crops almost no draw reads the bottom rows of zz_tail.jpg, so a loader that decoded only
+// what each draw needs would pass it on; the first decode of a file reads its whole stream, so it never
+// reaches a batch, whatever the thread count.
+Test(data_loader, damage_outside_the_draws_is_still_found) {
+    for (int t = 0; t <= 2; t += 2) {
+        sf_loader_cfg c = train_cfg(t);
+        c.aug.scale_min = 0.08f, c.aug.scale_max = 0.1f, c.aug.rot_deg = 0.0f;
+        sf_loader *l = sf_loader_create(&ds, all_idx, ds.n, &c);
+        for (int e = 0; e < 3; e++) {
+            sf_loader_start_epoch(l, e);
+            sf_batch b;
+            while (sf_loader_next(l, &b))
+                for (int i = 0; i < b.n; i++)
+                    cr_assert(!strstr(ds.paths[b.index[i]], "zz_"), "threads %d: %s reached a batch", t,
+                              ds.paths[b.index[i]]);
+        }
+        cr_assert_eq(sf_loader_n_bad(l), 3);
+        sf_loader_destroy(l);
+    }
 }
 
 Test(data_loader, evaluation_rows_are_the_plain_transform) {
@@ -206,7 +238,7 @@ Test(data_loader, evaluation_rows_are_the_plain_transform) {
     c.threads = 2;
     c.quiet = 1;
     run_out r = run(&c, 1);
-    cr_assert_eq(r.rows, ds.n - 2, "evaluation drops the 2 bad files, nothing else");
+    cr_assert_eq(r.rows, ds.n - 3, "evaluation drops the 3 bad files, nothing else");
     float *want = malloc(sizeof(float) * 3 * S * S);
     double maxe = 0;
     for (int i = 0, prev = -1; i < r.rows; i++) {

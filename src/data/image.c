@@ -167,9 +167,10 @@ static void stored_region(sf_rect *r, const sf_decode_opts *opt, int o, int w, i
 
 // Decodes the rows r.y0 .. r.y1-1 and the columns from the iMCU boundary at or left of r.x0 to at least
 // r.x1 into px (H,W,3), at their places; the rest of those rows is zeroed. The other rows are skipped,
-// which still entropy-decodes them, so truncation and corrupt data show as in a full decode.
-static void read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t *px, uint8_t *row, int cmyk,
-                        sf_rect r) {
+// which still entropy-decodes them, so truncation and corrupt data show as in a full decode; with stop,
+// the rows after the region are not read at all. Returns 1 when it stopped before the last row.
+static int read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t *px, uint8_t *row, int cmyk,
+                        sf_rect r, int stop) {
     JDIMENSION w = ci->output_width, h = ci->output_height, xo = 0, cw = w;
     if (r.x0 >= r.x1 || r.y0 >= r.y1) r = (sf_rect){0, 0, 1, 0};  // no rows; a narrow crop for the last one
     if (r.x0 > 0 || (JDIMENSION)r.x1 < w) {
@@ -180,6 +181,7 @@ static void read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t
     for (;;) {
         JDIMENSION y = ci->output_scanline;
         if (je->truncated || y >= h) break;
+        if (stop && y >= (JDIMENSION)r.y1) return 1;
         // Skipping to the bottom of the image returns without reading the data, so the last row is
         // always decoded (into its place; outside the region it is unspecified anyway).
         if (y >= (JDIMENSION)r.y1 && y < h - 1) {
@@ -193,6 +195,7 @@ static void read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t
         memset(line, 0, (size_t)xo * 3);
         memset(dst + (size_t)cw * 3, 0, (size_t)(w - xo - cw) * 3);
     }
+    return 0;
 }
 
 static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
@@ -245,8 +248,8 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     if (opt && opt->region) stored_region(&r, opt, orient, w, h);
     px = sf_malloc((size_t)w * h * 3);
     if (cmyk) row = sf_malloc((size_t)w * 4);
-    read_region(&ci, &je, px, row, cmyk, r);
-    if (!je.truncated) jpeg_finish_decompress(&ci);
+    int stopped = read_region(&ci, &je, px, row, cmyk, r, opt && opt->region && opt->region_stop);
+    if (!je.truncated && !stopped) jpeg_finish_decompress(&ci);  // jpeg_destroy aborts a stopped one
     jpeg_destroy_decompress(&ci);
     free(row);
     if (je.truncated) {

@@ -45,11 +45,14 @@ typedef void (*sf_region_fn)(sf_rect *r, int w, int h, void *ctx);
 // pixels inside the rectangle are exactly those of a full decode, the others are unspecified. The columns
 // and rows outside it skip the IDCT, upsampling and colour conversion, but the whole entropy-coded stream
 // is still read, so a truncated or corrupt file fails exactly as in a full decode. PNG ignores it.
+// region_stop (with region) also stops reading the stream after the region's last row: faster, but damage
+// below the region goes unnoticed, so it is for files that have already decoded whole once.
 typedef struct {
     int min_side;
     size_t max_pixels;
     sf_region_fn region;
     void *region_ctx;
+    int region_stop;
 } sf_decode_opts;
 
 // Decodes buf (n bytes) into *out (px from sf_malloc; release with sf_image_free). Returns 0, or -1 with a

@@ -54,6 +54,7 @@ struct sf_loader {
     pthread_mutex_t data_mu;
     sf_image *cache;      // (ds->n) when cfg.cache
     char *bad;            // (ds->n) 1 once the file failed
+    char *whole;          // (ds->n) 1 once the file decoded without error to its end
     char **bad_msgs;      // sorted "path: reason"
     int n_bad, bad_cap;
 };
@@ -145,11 +146,12 @@ static void plan_region(sf_rect *r, int w, int h, void *ctx) {
     r->x0 = box[0], r->y0 = box[1], r->x1 = box[2], r->y1 = box[3];
 }
 
-// Decodes image idx near the decode side; with plan, only the part its warp reads. Returns 0, or -1
-// after recording the file as bad.
-static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out, warp_plan *plan) {
+// Decodes image idx near the decode side; with plan, only the part its warp reads, and with stop (a file
+// known to decode whole) not even the stream after it. Returns 0, or -1 after recording the file as bad.
+static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out, warp_plan *plan, int stop) {
     int side = decode_side(l);
-    sf_decode_opts opt = {.min_side = side, .region = plan ? plan_region : NULL, .region_ctx = plan};
+    sf_decode_opts opt = {.min_side = side, .region = plan ? plan_region : NULL, .region_ctx = plan,
+                          .region_stop = stop};
     char err[SF_IMAGE_ERR_LEN];
     if (sf_image_load(out, l->ds->paths[idx], &opt, err, sizeof err) != 0) {
         record_bad(l, idx, err);
@@ -173,12 +175,14 @@ static int decode_sized(sf_loader *l, worker_ws *w, int idx, sf_image *out, warp
 
 // The pixels of image idx: from the cache (borrowed, *owned = 0) or freshly decoded (*owned = 1). plan
 // (training without the cache) lets the decode stop at the pixels that epoch position's warp reads.
+// A file's first decode reads its whole stream, so whether it is bad never depends on which part of it
+// a draw needed, nor on which thread got there first: the output stays a function of (seed, epoch).
 static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *owned, warp_plan *plan) {
     img->px = NULL;
     img->w = img->h = 0;
     if (plan) plan->drawn = 0;
     pthread_mutex_lock(&l->data_mu);
-    int bad = l->bad[idx];
+    int bad = l->bad[idx], whole = l->whole[idx];
     if (!bad && l->cache && l->cache[idx].px) {
         *img = l->cache[idx];
         *owned = 0;
@@ -186,8 +190,13 @@ static int get_image(sf_loader *l, worker_ws *w, int idx, sf_image *img, int *ow
     pthread_mutex_unlock(&l->data_mu);
     if (bad) return -1;
     if (l->cache && img->px) return 0;
-    if (decode_sized(l, w, idx, img, l->cache ? NULL : plan) != 0) return -1;
+    if (decode_sized(l, w, idx, img, l->cache ? NULL : plan, whole) != 0) return -1;
     *owned = 1;
+    if (!whole) {
+        pthread_mutex_lock(&l->data_mu);
+        l->whole[idx] = 1;
+        pthread_mutex_unlock(&l->data_mu);
+    }
     if (!l->cache) return 0;
     pthread_mutex_lock(&l->data_mu);
     if (!l->cache[idx].px) {
@@ -291,6 +300,7 @@ sf_loader *sf_loader_create(const sf_dataset *ds, const int *idx, int n, const s
         l->ring[i].index = sf_malloc(sizeof(int) * (size_t)cfg->batch);
     }
     l->bad = sf_calloc((size_t)ds->n, 1);
+    l->whole = sf_calloc((size_t)ds->n, 1);
     if (cfg->cache) l->cache = sf_calloc((size_t)ds->n, sizeof(sf_image));
     l->held = -1;
     pthread_mutex_init(&l->mu, NULL);
@@ -335,6 +345,7 @@ void sf_loader_destroy(sf_loader *l) {
     free(l->bad_msgs);
     free(l->cache);
     free(l->bad);
+    free(l->whole);
     free(l->ring);
     free(l->ws);
     free(l->threads);

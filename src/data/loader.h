@@ -19,8 +19,9 @@
 //
 // Without the cache, a training image's augmentation is drawn as soon as its decoded size is known, and
 // the JPEG decoder then produces only the box of pixels that draw's warp reads (image.h, region): the
-// rows and columns outside it skip the IDCT and colour conversion, the output is bit-identical to a full
-// decode, and a bad file still fails as in a full decode.
+// rows and columns outside it skip the IDCT and colour conversion, and the output is bit-identical to a
+// full decode. A file's first decode reads its whole stream, so a bad file fails as in a full decode;
+// later decodes of a file known to be whole also stop reading after the box's last row.
 //
 // A file that fails to decode is reported once (sf_warn, with its path and the decoder's reason) and
 // recorded; in training mode its place in the batch is taken by the next good image of the epoch order,
