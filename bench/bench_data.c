@@ -2,10 +2,17 @@
 // PIL + torchvision pipeline (bench/bench_data_pil.py, one core) run in the same invocation.
 //
 //   decode        read + decode to full-size RGB (sf_image_load), 1 and 2 threads
-//   pipeline S    the training loader (decode, augment, normalise to (3,S,S)), S = 96 and 224, 1 and 2 threads
+//   pipeline S    the training loader (decode, augment, normalise to (3,S,S)) in its first epoch, where
+//                 every file's stream is read whole; S = 96 and 224, 1 and 2 threads
+//   pipeline+ S   the same in later epochs, where files known whole are decoded only down to the crop
 //   cached S      the same from the --cache pixels (second epoch on)
 //   originals     decode and pipeline 224 on the full-size originals/ folder
 // The ratio compares our 1-thread figure with PIL's single process: images per second per core.
+// --only, --size and --threads pick one case for a profiler, e.g. instructions per image with
+//   valgrind --tool=callgrind --toggle-collect=sf_loader_next build/springfield bench data --no-pil
+//       --only pipeline --size 96 --threads 0 --reps 1 --limit 400
+// (--threads 0 fills batches in the calling thread, inside sf_loader_next; --only pipeline+ counts its
+// untimed first epoch too, so its own share is the difference of the two counts).
 #include "bench/bench.h"
 #include "data/dataset.h"
 #include "data/image.h"
@@ -24,7 +31,11 @@
 typedef struct {
     int json;
     int reps;
+    const char *only;  // NULL: every case
+    int threads;       // -1: 1 and 2 threads
 } bench_opts;
+
+static int wanted(const bench_opts *o, const char *what) { return !o->only || !strcmp(o->only, what); }
 
 // A measurement: images per wall second and per CPU second (all threads of the process). On a shared
 // machine the CPU figure is the steadier one, and it is what "per core" means.
@@ -99,16 +110,26 @@ static rate epoch_rate(sf_loader *l, int epoch) {
     return r;
 }
 
-static rate pipeline_rate(const sf_dataset *ds, const int *idx, int n, int size, int threads, int cached,
-                            int reps) {
+typedef enum { FIRST_EPOCH, LATER_EPOCHS, CACHED } pipe_kind;
+
+// Median images per second of reps epochs: each a fresh loader's first epoch, or epochs after an untimed
+// one (which fills the cache, or learns which files decode whole).
+static rate pipeline_rate(const sf_dataset *ds, const int *idx, int n, int size, int threads, pipe_kind kind,
+                          int reps) {
     sf_loader_cfg c = sf_loader_defaults(size, 64);
     c.threads = threads;
-    c.cache = cached;
+    c.cache = kind == CACHED;
     c.quiet = 1;
-    sf_loader *l = sf_loader_create(ds, idx, n, &c);
     rate r[16];
-    if (cached) epoch_rate(l, 0);  // fills the cache
-    for (int i = 0; i < reps; i++) r[i] = epoch_rate(l, i + 1);
+    sf_loader *l = NULL;
+    for (int i = 0; i < reps; i++) {
+        if (!l || kind == FIRST_EPOCH) {
+            sf_loader_destroy(l);
+            l = sf_loader_create(ds, idx, n, &c);
+            if (kind != FIRST_EPOCH) epoch_rate(l, 0);
+        }
+        r[i] = epoch_rate(l, i + 1);
+    }
     sf_loader_destroy(l);
     return median_rate(r, reps);
 }
@@ -202,54 +223,92 @@ static int *spread(const sf_dataset *ds, int *n) {
     return idx;
 }
 
-// The 1-thread cases that have a PIL counterpart (decode, pipeline at each size) run interleaved with
-// it, one repetition of each in turn, so both see the same load on a shared machine; medians reported.
+// One loader's first epoch (every file's stream read whole) and its second (files known whole are read
+// only down to the crop).
+static void first_and_later(rate *first, rate *later, const sf_dataset *ds, const int *idx, int n, int size,
+                            int threads) {
+    sf_loader_cfg c = sf_loader_defaults(size, 64);
+    c.threads = threads;
+    c.quiet = 1;
+    sf_loader *l = sf_loader_create(ds, idx, n, &c);
+    *first = epoch_rate(l, 0);
+    *later = epoch_rate(l, 1);
+    sf_loader_destroy(l);
+}
+
+// The cases that have a PIL counterpart (decode, pipeline at each size), on `threads` threads (1, or what
+// --threads asks), run interleaved with it, one repetition of each in turn, so both see the same load on
+// a shared machine; medians reported.
 static void compare_with_pil(const bench_opts *o, const char *set, const sf_dataset *ds, const int *idx, int n,
-                             int pil_n, const int sizes[2], int no_pil) {
-    rate ours[3][16], ref[3][16];
+                             int pil_n, const int sizes[2], int no_pil, int threads) {
+    rate ours[5][16], ref[3][16];
+    memset(ours, 0, sizeof ours);
     int pn = pil_n < n ? pil_n : n;
     int *pidx = spread(ds, &pn);
+    int dec = wanted(o, "decode") || wanted(o, "originals");
+    int first = wanted(o, "pipeline") || wanted(o, "originals"), later = wanted(o, "pipeline+") || wanted(o, "originals");
     for (int k = 0; k < o->reps; k++) {
+        memset(&ref[0][k], 0, sizeof(rate));
+        ref[1][k] = ref[2][k] = ref[0][k];
         if (!no_pil) {
             pil_rates p = run_pil(ds, pidx, pn, 1, sizes[0], sizes[1]);
             ref[0][k] = p.decode, ref[1][k] = p.pipe[0], ref[2][k] = p.pipe[1];
-        } else {
-            memset(&ref[0][k], 0, sizeof(rate));
-            ref[1][k] = ref[2][k] = ref[0][k];
         }
-        ours[0][k] = decode_rate(ds, idx, n, 1);
-        for (int s = 0; s < 2; s++)
-            if (sizes[s]) ours[1 + s][k] = pipeline_rate(ds, idx, n, sizes[s], 1, 0, 1);
+        if (dec) ours[0][k] = decode_rate(ds, idx, n, threads > 0 ? threads : 1);
+        for (int s = 0; s < 2; s++) {
+            if (!sizes[s]) continue;
+            if (first && later) first_and_later(&ours[1 + s][k], &ours[3 + s][k], ds, idx, n, sizes[s], threads);
+            else if (first) ours[1 + s][k] = pipeline_rate(ds, idx, n, sizes[s], threads, FIRST_EPOCH, 1);
+            else if (later) ours[3 + s][k] = pipeline_rate(ds, idx, n, sizes[s], threads, LATER_EPOCHS, 1);
+        }
     }
     free(pidx);
-    report(o, set, "decode", 0, 1, n, median_rate(ours[0], o->reps), median_rate(ref[0], o->reps));
-    for (int s = 0; s < 2; s++)
-        if (sizes[s])
-            report(o, set, "pipeline", sizes[s], 1, n, median_rate(ours[1 + s], o->reps),
-                   median_rate(ref[1 + s], o->reps));
+    if (dec) report(o, set, "decode", 0, threads > 0 ? threads : 1, n, median_rate(ours[0], o->reps), median_rate(ref[0], o->reps));
+    for (int s = 0; s < 2; s++) {
+        rate r = median_rate(ref[1 + s], o->reps);
+        if (first && sizes[s]) report(o, set, "pipeline", sizes[s], threads, n, median_rate(ours[1 + s], o->reps), r);
+        if (later && sizes[s]) report(o, set, "pipeline+", sizes[s], threads, n, median_rate(ours[3 + s], o->reps), r);
+    }
 }
 
 int sf_bench_data(int argc, char **argv) {
     const char *data = "../shared/data/simpsons/train", *orig = NULL;
-    int limit = 1000, pil_limit = 300, orig_limit = 0, no_pil = 0;
-    bench_opts o = {0, 3};
+    int limit = 1000, pil_limit = 300, orig_limit = 0, no_pil = 0, size = 0;
+    bench_opts o = {0, 3, NULL, -1};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--originals") && i + 1 < argc) orig = argv[++i];
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--pil-limit") && i + 1 < argc) pil_limit = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) o.json = 1;
         else if (!strcmp(argv[i], "--no-pil")) no_pil = 1;
         else {
             fprintf(stderr,
                     "usage: springfield bench data [--data DIR] [--originals DIR] [--limit N] [--pil-limit N]\n"
-                    "                              [--reps N] [--json] [--no-pil]\n");
+                    "                              [--reps N] [--json] [--no-pil]\n"
+                    "                              [--only decode|pipeline|pipeline+|cached|originals] [--size S]\n"
+                    "                              [--threads T]\n");
             return 2;
         }
     }
     if (o.reps < 1) o.reps = 1;
     if (o.reps > 16) o.reps = 16;
+    if (o.only && strcmp(o.only, "decode") && strcmp(o.only, "pipeline") && strcmp(o.only, "pipeline+") &&
+        strcmp(o.only, "cached") && strcmp(o.only, "originals")) {
+        fprintf(stderr, "springfield: bench data: --only %s: not one of decode, pipeline, pipeline+, cached, originals\n",
+                o.only);
+        return 2;
+    }
+    if (size < 0 || size > 4096 || o.threads < -1 || o.threads > 8) {
+        fprintf(stderr, "springfield: bench data: --size %d or --threads %d out of range\n", size, o.threads);
+        return 2;
+    }
+    int tlist[2] = {1, 2}, nt = 2;  // the first count is the one compared with PIL
+    if (o.threads >= 0) tlist[0] = o.threads, nt = 1;
     char orig_buf[4096];
     if (!orig) {  // DIR/../originals
         snprintf(orig_buf, sizeof orig_buf, "%s/../originals", data);
@@ -265,25 +324,37 @@ int sf_bench_data(int argc, char **argv) {
     int *idx = spread(&ds, &n);
     if (!o.json)
         printf("# bench data: %d of %d images of %s, median of %d runs; PIL on %d of them (100 originals), 1 core,\n"
-               "# interleaved with our 1-thread runs\n",
-               n, ds.n, data, o.reps, pil_limit < n ? pil_limit : n);
+               "# interleaved with our %d-thread runs. pipeline: first epoch (each file read whole); pipeline+: later\n"
+               "# epochs (files known whole are decoded only down to the crop)\n",
+               n, ds.n, data, o.reps, pil_limit < n ? pil_limit : n, tlist[0]);
     decode_rate(&ds, idx, n < 200 ? n : 200, 2);  // warm the file cache
 
     rate none = {0, 0};
-    const int sizes[2] = {96, 224};
-    compare_with_pil(&o, "train", &ds, idx, n, pil_limit, sizes, no_pil);
-    {
+    const int sizes[2] = {size ? size : 96, size ? 0 : 224};
+    if (wanted(&o, "decode") || wanted(&o, "pipeline") || wanted(&o, "pipeline+"))
+        compare_with_pil(&o, "train", &ds, idx, n, pil_limit, sizes, no_pil, tlist[0]);
+    for (int t = 1; t < nt; t++) {
         rate r[16];
-        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&ds, idx, n, 2);
-        report(&o, "train", "decode", 0, 2, n, median_rate(r, o.reps), none);
+        if (wanted(&o, "decode")) {
+            for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&ds, idx, n, tlist[t]);
+            report(&o, "train", "decode", 0, tlist[t], n, median_rate(r, o.reps), none);
+        }
+        for (int s = 0; s < 2 && sizes[s]; s++) {
+            if (wanted(&o, "pipeline"))
+                report(&o, "train", "pipeline", sizes[s], tlist[t], n,
+                       pipeline_rate(&ds, idx, n, sizes[s], tlist[t], FIRST_EPOCH, o.reps), none);
+            if (wanted(&o, "pipeline+"))
+                report(&o, "train", "pipeline+", sizes[s], tlist[t], n,
+                       pipeline_rate(&ds, idx, n, sizes[s], tlist[t], LATER_EPOCHS, o.reps), none);
+        }
     }
-    for (int s = 0; s < 2; s++)
-        report(&o, "train", "pipeline", sizes[s], 2, n, pipeline_rate(&ds, idx, n, sizes[s], 2, 0, o.reps), none);
-    for (int s = 0; s < 2; s++)
-        for (int t = 1; t <= 2; t++)
-            report(&o, "train", "cached", sizes[s], t, n, pipeline_rate(&ds, idx, n, sizes[s], t, 1, o.reps), none);
+    for (int s = 0; s < 2 && wanted(&o, "cached"); s++)
+        for (int t = 0; t < nt && sizes[s]; t++)
+            report(&o, "train", "cached", sizes[s], tlist[t], n,
+                   pipeline_rate(&ds, idx, n, sizes[s], tlist[t], CACHED, o.reps), none);
     free(idx);
     sf_dataset_free(&ds);
+    if (!wanted(&o, "originals")) return 0;
 
     sf_dataset od;
     if (sf_dataset_scan(&od, orig, 1, err, sizeof err) != 0) {
@@ -293,14 +364,17 @@ int sf_bench_data(int argc, char **argv) {
     int on = orig_limit;
     int *oidx = spread(&od, &on);
     decode_rate(&od, oidx, on, 2);  // warm the file cache
-    const int osizes[2] = {224, 0};
-    compare_with_pil(&o, "originals", &od, oidx, on, 100, osizes, no_pil);
-    {
+    const int osizes[2] = {size ? size : 224, 0};
+    compare_with_pil(&o, "originals", &od, oidx, on, 100, osizes, no_pil, tlist[0]);
+    for (int t = 1; t < nt; t++) {
         rate r[16];
-        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&od, oidx, on, 2);
-        report(&o, "originals", "decode", 0, 2, on, median_rate(r, o.reps), none);
+        for (int k = 0; k < o.reps; k++) r[k] = decode_rate(&od, oidx, on, tlist[t]);
+        report(&o, "originals", "decode", 0, tlist[t], on, median_rate(r, o.reps), none);
+        report(&o, "originals", "pipeline", osizes[0], tlist[t], on,
+               pipeline_rate(&od, oidx, on, osizes[0], tlist[t], FIRST_EPOCH, o.reps), none);
+        report(&o, "originals", "pipeline+", osizes[0], tlist[t], on,
+               pipeline_rate(&od, oidx, on, osizes[0], tlist[t], LATER_EPOCHS, o.reps), none);
     }
-    report(&o, "originals", "pipeline", 224, 2, on, pipeline_rate(&od, oidx, on, 224, 2, 0, o.reps), none);
     free(oidx);
     sf_dataset_free(&od);
     return 0;
