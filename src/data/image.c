@@ -246,7 +246,14 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     int w = (int)ci.output_width, h = (int)ci.output_height;
     sf_rect r = {0, 0, w, h};
     if (opt && opt->region) stored_region(&r, opt, orient, w, h);
-    px = sf_malloc((size_t)w * h * 3);
+    // Pixels that do not fit in memory (ulimit -v, a crowded machine) make a bad image, not a dead run.
+    px = malloc((size_t)w * h * 3);
+    if (!px) {
+        jpeg_destroy_decompress(&ci);
+        snprintf(err, errlen, "%s: JPEG of %dx%d pixels: out of memory allocating %zu bytes", name, w, h,
+                 (size_t)w * h * 3);
+        return -1;
+    }
     if (cmyk) row = sf_malloc((size_t)w * 4);
     int stopped = read_region(&ci, &je, px, row, cmyk, r, opt && opt->region && opt->region_stop);
     if (!je.truncated && !stopped) jpeg_finish_decompress(&ci);  // jpeg_destroy aborts a stopped one
@@ -287,7 +294,13 @@ static int decode_png(sf_image *out, const uint8_t *buf, size_t n, const sf_deco
     // RGBA8 is the one output format libspng produces from every PNG colour type and bit depth.
     r = spng_decoded_image_size(ctx, SPNG_FMT_RGBA8, &len);
     if (r) goto fail;
-    rgba = sf_malloc(len);
+    rgba = malloc(len);
+    if (!rgba) {  // as for JPEG: the image is bad, the run goes on
+        snprintf(err, errlen, "%s: PNG of %ux%u pixels: out of memory allocating %zu bytes", name, ih.width,
+                 ih.height, len);
+        spng_ctx_free(ctx);
+        return -1;
+    }
     r = spng_decode_image(ctx, rgba, len, SPNG_FMT_RGBA8, 0);
     if (r) goto fail;
     spng_ctx_free(ctx);
@@ -346,7 +359,12 @@ int sf_image_load(sf_image *out, const char *path, const sf_decode_opts *opt, ch
         return -1;
     }
     size_t n = (size_t)st.st_size, got = 0;
-    uint8_t *buf = sf_malloc(n);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory allocating %zu bytes to read it", path, n);
+        close(fd);
+        return -1;
+    }
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);
         if (r < 0 && errno == EINTR) continue;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -17,7 +18,10 @@ void sf_die_at(const char *file, int line, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (%s:%d)\n", file, line);
     va_end(ap);
-    exit(1);
+    // Not exit(): library destructors can hang a dying process (OpenBLAS joins a pool thread that is
+    // stuck retrying its buffer allocation under ulimit -v), and loader threads may hold locks.
+    fflush(stdout);
+    _exit(1);
 }
 
 void sf_warn(const char *fmt, ...) {
