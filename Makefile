@@ -8,6 +8,9 @@
 #   make train        the default demo training run (no download)
 #   make deps         install missing Debian packages (as root) or print the apt-get line
 #   SANITIZE=address,undefined make test   sanitizer build, in build/san/
+#   make test-valgrind   a short training run and a resume under valgrind memcheck
+#   make test-tsan       the loader tests and a short training run under ThreadSanitizer (clang, no OpenMP)
+#   make test-e2e-san    the end-to-end scripts with the ASan+UBSan build of the CLI
 
 CC ?= gcc
 ifeq ($(origin CC),default)
@@ -19,9 +22,10 @@ ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
 # V=1 shows full compiler command lines.
 Q := $(if $(V),,@)
 
-# BUILD_VARIANT=NAME builds into build/NAME (e.g. the deliberately slowed build of the perf check).
+# BUILD_VARIANT=NAME builds into build/NAME (e.g. the deliberately slowed build of the perf check); with
+# SANITIZE the default folder is build/san.
 ifdef SANITIZE
-BUILD := build/san
+BUILD := build/$(or $(BUILD_VARIANT),san)
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifdef BUILD_VARIANT
 BUILD := build/$(BUILD_VARIANT)
@@ -37,15 +41,29 @@ DEPS := libcriterion-dev libjpeg62-turbo-dev libspng-dev libpng-dev libhwloc-dev
 DEPS_NEON := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 DEPS_GOLDEN := python3-torch python3-torchvision python3-pil python3-numpy
 
+# OPENMP=0 builds without OpenMP: the ThreadSanitizer build, since libgomp is not instrumented and its
+# barriers would read as races. The pragmas are then ignored (one thread computes), so what is used only
+# in a num_threads() clause looks unused; bench/, which needs OpenMP and the yardstick libraries, is
+# left out: its commands say they are not in that build.
+OPENMP ?= 1
+ifeq ($(OPENMP),0)
+OMP_CFLAGS := -Wno-unknown-pragmas -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function \
+              -Wno-unused-parameter
+OMP_LDFLAGS :=
+else
+OMP_CFLAGS := -fopenmp
+OMP_LDFLAGS := -fopenmp
+endif
+
 OPT ?= -O3
-CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror $(OMP_CFLAGS) -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
 PKGS := libjpeg spng hwloc jansson cairo zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
 LDLIBS := $(PKG_LIBS) -lm -lpthread
-LDFLAGS := -fopenmp $(SANFLAGS)
-BENCH_LIBS := -lopenblas -ldnnl
+LDFLAGS := $(OMP_LDFLAGS) $(SANFLAGS)
+BENCH_LIBS := $(if $(filter 0,$(OPENMP)),,-lopenblas -ldnnl)
 
 # Per-ISA translation units: a file named *_avx512.c, *_avx2.c or *_neon.c holds one ISA's micro-kernels
 # and gets that ISA's -m flags; nothing else does, so the binary runs on any x86-64.
@@ -59,7 +77,7 @@ LIB_SRC := $(filter-out %_avx512.c %_avx2.c,$(LIB_SRC_ALL))
 else
 LIB_SRC := $(filter-out %_neon.c,$(LIB_SRC_ALL))
 endif
-CLI_SRC := $(shell find src/cli bench -name '*.c' | sort)
+CLI_SRC := $(shell find src/cli $(if $(filter 0,$(OPENMP)),,bench) -name '*.c' | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL_SRC := $(sort $(wildcard tests/util/*.c))
 
@@ -71,7 +89,8 @@ LIB := $(BUILD)/libspringfield.a
 CLI := $(BUILD)/springfield
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps features test test-unit test-e2e test-isas test-neon bench train clean perf-check perf-check-bites fuzz
+.PHONY: all deps features test test-unit test-e2e test-isas test-neon bench train clean perf-check perf-check-bites fuzz \
+        test-valgrind test-tsan test-e2e-san
 all: features $(LIB) $(CLI)
 
 # Installs only what is missing; as non-root it prints the command instead of failing half-way.
@@ -86,7 +105,7 @@ $(DEPS_STAMP): Makefile
 	@mkdir -p build && touch $@
 
 features: $(DEPS_STAMP)
-	@echo "springfield: cc $(CC) $$($(CC) -dumpversion) for $(ARCH), OpenMP yes, $(if $(SANITIZE),sanitize=$(SANITIZE),no sanitizers)"
+	@echo "springfield: cc $(CC) $$($(CC) -dumpversion) for $(ARCH), OpenMP $(if $(filter 0,$(OPENMP)),no,yes), $(if $(SANITIZE),sanitize=$(SANITIZE),no sanitizers)"
 	@echo "springfield: cpu: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(nproc) cores online"
 	@echo "springfield: cpu flags:$$(for f in avx512f avx2 fma asimd; do grep -qw $$f /proc/cpuinfo && printf ' %s' $$f; done)"
 	@echo "springfield: libs:$$(for p in $(PKGS) openblas dnnl; do v=$$(pkg-config --modversion $$p 2>/dev/null || { [ $$p = dnnl ] && [ -f /usr/include/oneapi/dnnl/dnnl.h ] && echo present; }) && printf ' %s-%s' $$p $$v || printf ' %s-MISSING' $$p; done)"
@@ -167,6 +186,29 @@ perf-check: all
 
 perf-check-bites: all
 	tests/perf_check_bites.sh
+
+# Reliability checks (tools/*_check.sh say what each covers and why it is built so).
+# valgrind memcheck: a short training run and a resume with the normal build.
+test-valgrind: all
+	tools/valgrind_check.sh $(CLI)
+
+# ThreadSanitizer: clang, OpenMP off (libgomp is not instrumented); the loader stress program
+# tests/tsan_loader.c and the CLI, in build/tsan.
+TSAN_MAKE := $(MAKE) --no-print-directory CC=clang SANITIZE=thread OPENMP=0 BUILD_VARIANT=tsan
+test-tsan: | $(DEPS_STAMP)
+	$(TSAN_MAKE) build/tsan/springfield build/tsan/tests/tsan_loader
+	tools/tsan_check.sh build/tsan
+
+$(BUILD)/tests/tsan_loader: tests/tsan_loader.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The end-to-end scripts with the ASan+UBSan CLI (build/san).
+test-e2e-san: | $(DEPS_STAMP)
+	SANITIZE=address,undefined $(MAKE) --no-print-directory build/san/springfield
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  SPRINGFIELD=build/san/springfield tests/e2e/run_all.sh
 
 # libFuzzer harnesses fuzz/fuzz_*.c, each for FUZZ_SECONDS under ASan+UBSan.
 FUZZ_SECONDS ?= 30

@@ -316,7 +316,8 @@ sf_loader *sf_loader_create(const sf_dataset *ds, const int *idx, int n, const s
         void **arg = sf_malloc(2 * sizeof(void *));
         arg[0] = l;
         arg[1] = &l->ws[t];
-        if (pthread_create(&l->threads[t], NULL, worker_main, arg) != 0) sf_die("loader: pthread_create failed");
+        int rc = pthread_create(&l->threads[t], NULL, worker_main, arg);
+        if (rc != 0) sf_die("loader: cannot start decoding thread %d of %d: %s", t + 1, cfg->threads, strerror(rc));
     }
     return l;
 }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# valgrind_check.sh: a short training run (a few batches of a small synthetic demo, with an in-epoch
+# checkpoint) and then a resume that trains one more epoch, both under valgrind memcheck. Fails on any
+# memcheck error (invalid read or write, use of uninitialised values, bad free) and on definite or
+# possible leaks; tools/valgrind-openmp.supp suppresses only libgomp's pool-thread TLS.
+#
+#   tools/valgrind_check.sh [build/springfield]      (make test-valgrind)
+#
+# Two settings keep the run about springfield's own memory:
+#  - JSIMD_FORCENONE=1: libjpeg-turbo's SIMD colour conversion and upsampling read whole vectors past
+#    the end of rows in its internal buffers and drop the extra lanes; memcheck cannot see that the
+#    lanes are dropped and reports every decoded pixel as uninitialised (thousands of reports reaching
+#    the loss and the checkpoint CRC). libjpeg-turbo documents this switch for valgrind; the scalar
+#    decoder gives the same pixels.
+#  - OPENBLAS_NUM_THREADS=1: OpenBLAS (linked for the bench yardstick only) then starts no thread pool
+#    of its own at load time, which would be a second, unjoined pool.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+SF=${1:-build/springfield}
+command -v valgrind >/dev/null || { echo "valgrind_check: valgrind not found (apt-get install valgrind)"; exit 1; }
+[ -x "$SF" ] || { echo "valgrind_check: $SF not built"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/sf-valgrind.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export JSIMD_FORCENONE=1 OPENBLAS_NUM_THREADS=1
+
+# The data is drawn natively: 42 classes, 1-2 images each, about 5 batches of 8 per epoch.
+"$SF" train --out "$T/gen" --epochs 1 --synth-largest 2 --synth-smallest 1 --checkpoint-minutes 0 --threads 2 \
+    --batch 8 >"$T/gen.log" 2>&1 || { echo "valgrind_check: generating the data failed"; cat "$T/gen.log"; exit 1; }
+
+VG=(valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,possible
+    --errors-for-leak-kinds=definite,possible --suppressions=tools/valgrind-openmp.supp --num-callers=30)
+fail=0
+run() {  # run NAME ARGS...
+    local name=$1; shift
+    local t0=$SECONDS
+    "${VG[@]}" "$SF" "$@" >"$T/$name.log" 2>&1
+    local st=$?
+    local summary lost
+    summary=$(grep -o 'ERROR SUMMARY: [0-9]* errors from [0-9]* contexts' "$T/$name.log" | tail -1)
+    lost=$(grep -E 'definitely lost:|possibly lost:' "$T/$name.log" | sed 's/==[0-9]*== *//' | tr '\n' ' ')
+    echo "valgrind_check: $name: status $st, $summary; ${lost:-no leaks}($((SECONDS - t0)) s)"
+    if [ $st != 0 ]; then
+        fail=1
+        grep -E -A25 '^==[0-9]+== (Invalid|Conditional|Use of|Mismatched|Syscall|Source and|.* are (definitely|possibly) lost)' \
+            "$T/$name.log" | head -150
+        tail -5 "$T/$name.log"
+    fi
+}
+run train train --data "$T/gen/synthetic-data" --epochs 1 --batch 8 --threads 2 --checkpoint-minutes 0.05 \
+    --out "$T/run"
+run resume train --resume "$T/run" --epochs 2
+grep -q "resuming $T/run at epoch 2" "$T/resume.log" || { echo "valgrind_check: the resume did not resume"; fail=1; }
+[ $fail = 0 ] && echo "valgrind_check: clean" || echo "valgrind_check: FAILED"
+exit $fail
