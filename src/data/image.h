@@ -36,7 +36,8 @@ typedef struct {
 } sf_rect;
 
 // Asks which pixels of a w x h decoded image (after DCT scaling and EXIF orientation) the caller will
-// read. Called once per decode, after the header and before any pixel is decoded.
+// read: r arrives as the whole image and is narrowed (or left). Called once per JPEG decode, after the
+// header and before any pixel is decoded.
 typedef void (*sf_region_fn)(sf_rect *r, int w, int h, void *ctx);
 
 // Decode options. min_side > 0 lets a JPEG decode at the smallest DCT scale (1/8 .. 8/8) whose shorter
