@@ -37,7 +37,7 @@ endif
 
 # Packages the build, the tests and the benchmarks need; `make deps` installs the missing ones.
 DEPS := libcriterion-dev libjpeg62-turbo-dev libspng-dev libpng-dev libhwloc-dev libjansson-dev \
-        libcairo2-dev zlib1g-dev libopenblas-dev libdnnl-dev pkg-config
+        libcairo2-dev libfontconfig-dev zlib1g-dev libopenblas-dev libdnnl-dev pkg-config
 DEPS_NEON := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 DEPS_GOLDEN := python3-torch python3-torchvision python3-pil python3-numpy
 
@@ -57,7 +57,7 @@ endif
 
 OPT ?= -O3
 CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror $(OMP_CFLAGS) -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
-PKGS := libjpeg spng hwloc jansson cairo zlib
+PKGS := libjpeg spng hwloc jansson cairo fontconfig zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1

@@ -1,5 +1,6 @@
 // main.c: the springfield command line. Dispatches `springfield <command> ...` to src/cli/cmd_*.c.
 #include "cli/commands.h"
+#include "cli/plot.h"
 #include "springfield.h"
 
 #include <stdio.h>
@@ -56,7 +57,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "springfield: '%s' is not available in this build\n", argv[1]);
             return 2;
         }
-        return commands[i].fn(argc - 1, argv + 1);
+        int rc = commands[i].fn(argc - 1, argv + 1);
+        sf_plot_release();
+        return rc;
     }
     fprintf(stderr, "springfield: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -4,6 +4,7 @@
 #include "util/util.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -275,4 +276,9 @@ int sf_plot_confusion(const char *path, const int64_t *cm, int k, const char *co
     int rc = save_png(s, path, err, errlen);
     cairo_surface_destroy(s);
     return rc;
+}
+
+void sf_plot_release(void) {
+    cairo_debug_reset_static_data();
+    FcFini();
 }

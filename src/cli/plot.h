@@ -17,4 +17,9 @@ int sf_plot_curves(const char *path, const sf_epoch_record *h, int n, char *err,
 int sf_plot_confusion(const char *path, const int64_t *cm, int k, const char *const *names, const char *title,
                       char *err, size_t errlen);
 
+// Frees cairo's and fontconfig's process-wide font caches; call once, when no plot is being drawn
+// (main does, after the command). fontconfig stores its pointers as offsets, so a leak checker would
+// otherwise report its cached patterns as lost.
+void sf_plot_release(void);
+
 #endif
