@@ -391,6 +391,12 @@ int sf_cmd_train(int argc, char **argv) {
         }
         sf_run_log(&run, "springfield: resuming %s at epoch %d, batch %lld (checkpoint %s, lr %.3g)", out,
                    st.epoch + 1, (long long)st.batch, id, st.lr);
+        // history.csv and curves.png follow the state: a kill between an epoch's checkpoint and their
+        // writes left them an epoch behind, for good when that was the last epoch.
+        char path[4200];
+        if (sf_run_write_history(&run, st.history, st.n_history, err, sizeof err)) sf_warn("%s", err);
+        sf_run_file(path, sizeof path, &run, "curves.png");
+        if (st.n_history && sf_plot_curves(path, st.history, st.n_history, err, sizeof err)) sf_warn("%s", err);
     }
     sf_replicas_refresh(reps);  // after --init or --resume wrote the master's weights
 

@@ -19,9 +19,13 @@ KILLS=${KILL9_COUNT:-24}
 command -v script >/dev/null || { echo "  skip: script (util-linux) not found"; finish; exit; }
 
 ARGS=(--epochs 3 --batch 8 --threads 2 --deterministic --seed 5 --balance none)
+t0=$(date +%s%N)
 "$SF" train "${ARGS[@]}" --synth-largest 16 --synth-smallest 3 --checkpoint-minutes 0 --out "$TMP/ref" \
     >"$TMP/ref.log" 2>&1
 check "uninterrupted reference run" $?
+# Random delays scale with this machine's speed (and its load): up to 1/20 of the reference run.
+REF_MS=$((($(date +%s%N) - t0) / 1000000))
+echo "  reference run: $REF_MS ms"
 DATA=$TMP/ref/synthetic-data
 RUN=$TMP/run
 # One image in one class folder: enough for evaluate to load a checkpoint and run it.
@@ -61,7 +65,7 @@ inode() { stat -c %i "$RUN/state.safetensors" 2>/dev/null; }
 # Waits for the moment aimed at; returns 1 if the run ended first.
 aim() {
     case $1 in
-    random) sleep_ms $((50 + RANDOM % 750)) ;;
+    random) sleep_ms $((50 + RANDOM % (REF_MS / 20 + 1))) ;;
     write)  # after this run's first completed checkpoint (so every kill leaves progress), the next write
         local ino
         ino=$(inode)
