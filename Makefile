@@ -58,10 +58,12 @@ endif
 OPT ?= -O3
 CFLAGS_BASE := -std=c11 $(OPT) -g -Wall -Wextra -Werror $(OMP_CFLAGS) -D_GNU_SOURCE -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
 PKGS := libjpeg spng hwloc jansson cairo fontconfig zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
-LDLIBS := $(PKG_LIBS) -lm -lpthread
+# Recursive (=), not simple (:=): on a fresh machine the packages arrive only when the deps target has run,
+# after the Makefile was parsed, so pkg-config must be asked when a recipe needs the flags, not at parse time.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
+LDLIBS = $(PKG_LIBS) -lm -lpthread
 LDFLAGS := $(OMP_LDFLAGS) $(SANFLAGS)
 BENCH_LIBS := $(if $(filter 0,$(OPENMP)),,-lopenblas -ldnnl)
 
