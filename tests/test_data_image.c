@@ -501,7 +501,10 @@ Test(data_image, bad_inputs_fail_cleanly) {
     expect_error("zero.jpg", "empty file");
     const char html[] = "<!DOCTYPE html><html><body>404 Not Found</body></html>\n";
     write_bytes(tpath("page.jpg"), html, sizeof html - 1);
-    expect_error("page.jpg", "not a JPEG or PNG");
+    expect_error("page.jpg", "not a JPEG or PNG (first bytes 3c 21 44 4f)");
+    // Too short for any magic: only the bytes that exist are shown.
+    write_bytes(tpath("two.jpg"), "\xff\xd8", 2);
+    expect_error("two.jpg", "not a JPEG or PNG (only 2 bytes: ff d8)");
     uint8_t rnd[4096];
     for (size_t i = 0; i < sizeof rnd; i++) rnd[i] = (uint8_t)(i * 2654435761u >> 13);
     write_bytes(tpath("random.jpg"), rnd, sizeof rnd);

@@ -333,9 +333,18 @@ int sf_image_decode(sf_image *out, const uint8_t *buf, size_t n, const sf_decode
     case SF_IMG_JPEG: return decode_jpeg(out, buf, n, opt, name, err, errlen);
     case SF_IMG_PNG: return decode_png(out, buf, n, opt, name, err, errlen);
     default:
-        snprintf(err, errlen, "%s: not a JPEG or PNG (first bytes %02x %02x %02x %02x)", name, buf[0],
-                 n > 1 ? buf[1] : 0, n > 2 ? buf[2] : 0, n > 3 ? buf[3] : 0);
+    {
+        // Show the bytes that exist: a 2-byte file must not seem to start with "ff d8 00 00".
+        char hex[16] = "";
+        size_t shown = n < 4 ? n : 4;
+        for (size_t i = 0; i < shown; i++) snprintf(hex + 3 * i, sizeof hex - 3 * i, "%02x ", buf[i]);
+        hex[3 * shown - 1] = '\0';  // drop the last space
+        if (n < 4)
+            snprintf(err, errlen, "%s: not a JPEG or PNG (only %zu byte%s: %s)", name, n, n == 1 ? "" : "s", hex);
+        else
+            snprintf(err, errlen, "%s: not a JPEG or PNG (first bytes %s)", name, hex);
         return -1;
+    }
     }
 }
 
