@@ -310,6 +310,13 @@ int sf_cmd_train(int argc, char **argv) {
     sf_run_file(cp.last, sizeof cp.last, &run, "last.safetensors");
     sf_run_file(cp.state, sizeof cp.state, &run, "state.safetensors");
     sf_run_file(cp.best, sizeof cp.best, &run, "best.safetensors");
+    if (resume && !file_exists(cp.state)) {
+        // Stopped before its first checkpoint: nothing was trained that could be lost, so starting the
+        // same configuration from the beginning is what continuing it means.
+        sf_run_log(&run, "springfield: %s has no checkpoint yet (it stopped before its first one); starting it "
+                         "from the beginning with its config.json", out);
+        resume = NULL;
+    }
     if (!resume && file_exists(cp.state))
         sf_run_log(&run, "springfield: %s holds an earlier run; starting over (--resume %s continues it)", out, out);
 

@@ -51,4 +51,11 @@ st=$?
 "$SF" evaluate --weights "$TMP/run3/last.safetensors" --data "$RUN/synthetic-data" --threads 2 --no-matrix \
     >/dev/null 2>&1
 check "double SIGINT: last checkpoint still loads" $?
+# A run stopped before its first checkpoint (only config.json written): --resume starts it over.
+mkdir -p "$TMP/run4" && cp "$RUN/config.json" "$TMP/run4/"
+"$SF" train --resume "$TMP/run4" --data "$RUN/synthetic-data" --epochs 1 --batch 16 --threads 2 \
+    --checkpoint-minutes 0 >"$TMP/e.log" 2>&1
+st=$?
+[ $st = 0 ] && grep -q "has no checkpoint yet" "$TMP/e.log" && [ -f "$TMP/run4/best.safetensors" ]
+check "--resume before any checkpoint: starts over and finishes (got $st)" $?
 finish
