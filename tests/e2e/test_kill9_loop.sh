@@ -84,9 +84,10 @@ declare -A landed
 phases=()
 n_kill=0 n_status=0 n_last=0 n_best=0 n_best_due=0 n_resumed=0 n_cleaned=0 n_runs=0 n_cycles=0 n_same=0
 bad=""
-# An aimed evaluation kill runs on to the end of the epoch, so those come in threes (a resume restarts
-# just before the epoch's end) and the kills spread over the three epochs.
-modes=(random write random write random write random evaluation evaluation evaluation)
+# Evaluation kills are spread through the sequence: the resume after one finishes that epoch's
+# evaluation (writing best.safetensors) and moves on, so even a short loop (KILL9_COUNT=10) kills runs
+# that already have a best checkpoint to check.
+modes=(random write evaluation random write random evaluation random write evaluation)
 # all_phases_hit: a kill has landed mid-batch, mid-evaluation and mid-checkpoint-write.
 all_phases_hit() {
     [ "${landed[batch]:-0}" -gt 0 ] && [ "${landed[evaluation]:-0}" -gt 0 ] &&
