@@ -1,6 +1,7 @@
 // test_data_dataset.c: scanning DIR/<class>/<files>: label order, file order, skipped entries (non-images
 // by content, empty files, dangling symlinks, sub-folders), symlinked files and class folders, names with
-// spaces and UTF-8, empty class folders, the flat unlabelled folder, and the real dataset when present.
+// spaces and UTF-8, class folders whose names are not UTF-8, empty class folders, the flat unlabelled
+// folder, and the real dataset when present.
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,21 @@ Test(data_dataset, unreadable_class_folder) {
     cr_assert_eq(sf_dataset_scan(&ds, root, 0, err, sizeof err), 0, "%s", err);
     cr_assert_eq(ds.n_classes, 1);
     chmod(at(root, "locked"), 0755);
+    sf_dataset_free(&ds);
+}
+
+Test(data_dataset, class_name_not_utf8_is_skipped) {
+    mkdir(at(root, "good"), 0755);
+    mkdir(at(root, "caf\xe9"), 0755);  // Latin-1: JSON (checkpoint metadata, config.json) cannot hold it
+    jpeg(at(root, "good/a.jpg"));
+    jpeg(at(root, "caf\xe9/b.jpg"));
+    sf_dataset ds;
+    char err[512];
+    cr_assert_eq(sf_dataset_scan(&ds, root, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ds.n_classes, 1);
+    cr_assert_str_eq(ds.classes[0], "good");
+    cr_assert_eq(ds.n, 1);
+    cr_assert_eq(ds.n_skipped, 1);
     sf_dataset_free(&ds);
 }
 

@@ -15,6 +15,7 @@
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "util/atomic_file.h"
+#include "util/text.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -222,8 +223,15 @@ int sf_cmd_predict(int argc, char **argv) {
             FILE *f = sf_atomic_fp(af);
             fprintf(f, "Id,Expected\n");
             for (int j = 0; j < n; j++) {
-                if (ci.names) fprintf(f, "%s,%s\n", files[j], ci.names[pred[j]]);
-                else fprintf(f, "%s,%d\n", files[j], pred[j]);
+                // A file name with a comma or quote (its Id) is quoted, so the columns stay in place.
+                sf_csv_field(f, files[j]);
+                if (ci.names) {
+                    fputc(',', f);
+                    sf_csv_field(f, ci.names[pred[j]]);
+                    fputc('\n', f);
+                } else {
+                    fprintf(f, ",%d\n", pred[j]);
+                }
             }
             if (sf_atomic_commit(af, err, sizeof err)) af = NULL;
         }

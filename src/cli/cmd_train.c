@@ -428,7 +428,11 @@ int sf_cmd_train(int argc, char **argv) {
     json_object_set_new(extra, "n_train", json_integer(split.n_train));
     json_object_set_new(extra, "n_val", json_integer(split.n_val));
     json_object_set_new(extra, "classes", json_loads(names_json, 0, NULL));
-    if (sf_run_write_config(&run, &o, extra, err, sizeof err)) sf_warn("%s", err);
+    if (sf_run_write_config(&run, &o, extra, err, sizeof err)) {
+        // Without config.json the run could not be resumed or evaluated: stop before training anything.
+        fprintf(stderr, "springfield train: %s/config.json: %s\n", out, err);
+        return 1;
+    }
 
     sf_run_log(&run,
                "springfield: train %s %dpx batch %d, %d epochs, %s lr %g%s, %d classes, %d train / %d val images, "

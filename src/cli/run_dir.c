@@ -2,6 +2,7 @@
 #include "cli/run_dir.h"
 #include "nn/safetensors.h"
 #include "util/atomic_file.h"
+#include "util/text.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -120,6 +121,17 @@ json_t *sf_opts_to_json(const sf_opts *o) {
 }
 
 int sf_run_write_config(const sf_run_dir *d, const sf_opts *o, json_t *extra, char *err, size_t errlen) {
+    // JSON holds only UTF-8: a value that is not would be dropped from config.json, and --resume would
+    // then run without it.
+    for (int i = 0; i < o->n; i++) {
+        const sf_opt_spec *s = &o->spec[i];
+        if (o->value[i] && (s->type == SF_OPT_STR || s->type == SF_OPT_CHOICE) && !sf_utf8_valid(o->value[i])) {
+            snprintf(err, errlen, "--%s: the value is not valid UTF-8, and config.json (JSON) cannot record it",
+                     s->name);
+            json_decref(extra);
+            return -1;
+        }
+    }
     json_t *j = sf_opts_to_json(o);
     if (extra) {
         json_object_update(j, extra);
@@ -165,7 +177,10 @@ int sf_write_per_class_csv(const char *path, const char *const *names, int k, co
     FILE *f = sf_atomic_fp(af);
     fprintf(f, "class,precision,recall,f1,support\n");
     for (int c = 0; c < k; c++)
-        fprintf(f, "%s,%.6f,%.6f,%.6f,%lld\n", names[c], precision[c], recall[c], f1[c], (long long)support[c]);
+    {
+        sf_csv_field(f, names[c]);
+        fprintf(f, ",%.6f,%.6f,%.6f,%lld\n", precision[c], recall[c], f1[c], (long long)support[c]);
+    }
     return sf_atomic_commit(af, err, errlen);
 }
 

@@ -1,6 +1,7 @@
 // dataset.c: see dataset.h.
 #include "data/dataset.h"
 #include "data/image.h"
+#include "util/text.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -137,6 +138,9 @@ int sf_dataset_scan(sf_dataset *ds, const char *root, int quiet, char *err, size
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
             skip_warn(ds, quiet, "ignoring '%s': not a class folder (images go in %s/<class>/)", dir, root);
+        } else if (!sf_utf8_valid(entries.v[i])) {
+            // The class name goes into checkpoints and config.json, which are JSON and so UTF-8.
+            skip_warn(ds, quiet, "ignoring class folder '%s': its name is not valid UTF-8 (rename it)", dir);
         } else {
             int kept = scan_images(ds, &paths, &labels, &lab_cap, dir, classes.n, quiet);
             if (kept == 0) {

@@ -5,6 +5,7 @@
 // so indices are stable across runs and machines. Files are kept or skipped by their magic bytes (JPEG
 // or PNG), not their names; symlinks are followed; hidden entries (".name") are ignored. Every skipped
 // entry is named in a warning with the reason, and a class left with no usable image is named and dropped.
+// A class folder whose name is not valid UTF-8 is skipped with a warning: class names are stored in JSON.
 // The unlabelled layout (for predict) is a flat folder of images, labels all -1.
 #ifndef SF_DATA_DATASET_H
 #define SF_DATA_DATASET_H
