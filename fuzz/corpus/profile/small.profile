@@ -1,0 +1,5 @@
+[cpu]
+vendor = AuthenticAMD
+family = 26
+[gemm]
+mc = 56
