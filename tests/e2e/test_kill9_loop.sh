@@ -67,7 +67,9 @@ inode() { stat -c %i "$RUN/state.safetensors" 2>/dev/null; }
 # Waits for the moment aimed at; returns 1 if the run ended first.
 aim() {
     case $1 in
-    random) sleep_ms $((50 + RANDOM % (REF_MS / 20 + 1))) ;;
+    random)  # at a random moment once the run is past its start-up, whose length depends on the load
+        while alive && [ "$(phase "$LOG")" = start-up ]; do sleep 0.01; done
+        sleep_ms $((RANDOM % (REF_MS / 20 + 1))) ;;
     write)  # after this run's first completed checkpoint (so every kill leaves progress), the next write
         local ino
         ino=$(inode)
