@@ -23,7 +23,7 @@ Test(util_text, utf8_valid_and_invalid) {
     cr_assert_not(sf_utf8_valid("\xff"));
 }
 
-// Writes s as a field followed by ",x\n" and parses the line back; returns the first field (malloc'd).
+// Writes s as a field followed by ",x\n" and reads the field back; returns it (malloc'd) and what follows.
 static char *round_trip(const char *s, char **rest) {
     char *buf = NULL;
     size_t len = 0;
@@ -32,26 +32,10 @@ static char *round_trip(const char *s, char **rest) {
     cr_assert_neq(sf_csv_field(f, s), EOF);
     fputs(",x\n", f);
     fclose(f);
-    char *out = malloc(len + 1), *o = out;
-    const char *p = buf;
-    if (*p == '"') {
-        for (p++;; p++) {
-            cr_assert(*p, "unterminated quoted field: %s", buf);
-            if (*p == '"') {
-                if (p[1] == '"') *o++ = '"', p++;
-                else { p++; break; }
-            } else {
-                *o++ = *p;
-            }
-        }
-    } else {
-        while (*p && *p != ',' && *p != '\n') {
-            cr_assert_neq(*p, '"', "bare quote in an unquoted field: %s", buf);
-            *o++ = *p++;
-        }
-    }
-    *o = 0;
-    *rest = strdup(p);
+    char *out = malloc(len + 1);
+    const char *end = sf_csv_parse_field(out, buf);
+    cr_assert_not_null(end, "the written field does not parse: %s", buf);
+    *rest = strdup(end);
     free(buf);
     return out;
 }
@@ -67,4 +51,18 @@ Test(util_text, csv_fields_round_trip) {
         free(back);
         free(rest);
     }
+}
+
+Test(util_text, csv_reader_refuses_malformed_fields) {
+    char out[64];
+    const char *end = sf_csv_parse_field(out, "\"a\"\"b\",c");
+    cr_assert_not_null(end);
+    cr_assert_str_eq(out, "a\"b");
+    cr_assert_str_eq(end, ",c");
+    end = sf_csv_parse_field(out, "plain\r\n");
+    cr_assert_str_eq(out, "plain");
+    cr_assert_str_eq(end, "\r\n");
+    cr_assert_null(sf_csv_parse_field(out, "\"open"), "unterminated quote accepted");
+    cr_assert_null(sf_csv_parse_field(out, "ab\"c"), "bare quote in an unquoted field accepted");
+    cr_assert_null(sf_csv_parse_field(out, "\"ab\"c,"), "text after the closing quote accepted");
 }

@@ -176,8 +176,7 @@ int sf_write_per_class_csv(const char *path, const char *const *names, int k, co
     if (!af) return -1;
     FILE *f = sf_atomic_fp(af);
     fprintf(f, "class,precision,recall,f1,support\n");
-    for (int c = 0; c < k; c++)
-    {
+    for (int c = 0; c < k; c++) {
         sf_csv_field(f, names[c]);
         fprintf(f, ",%.6f,%.6f,%.6f,%lld\n", precision[c], recall[c], f1[c], (long long)support[c]);
     }

@@ -38,3 +38,25 @@ int sf_csv_field(FILE *f, const char *s) {
     }
     return fputc('"', f) == EOF ? EOF : 0;
 }
+
+const char *sf_csv_parse_field(char *out, const char *p) {
+    if (*p != '"') {
+        for (; *p && *p != ',' && *p != '\r' && *p != '\n'; p++) {
+            if (*p == '"') return NULL;
+            *out++ = *p;
+        }
+        *out = 0;
+        return p;
+    }
+    for (p++;; p++) {
+        if (!*p) return NULL;
+        if (*p == '"') {
+            if (p[1] != '"') break;
+            p++;  // a doubled quote stands for one
+        }
+        *out++ = *p;
+    }
+    *out = 0;
+    p++;  // past the closing quote, where only a separator or the end may follow
+    return (*p && *p != ',' && *p != '\r' && *p != '\n') ? NULL : p;
+}

@@ -15,4 +15,9 @@ int sf_utf8_valid(const char *s);
 // a comma, a quote, CR or LF, or starts or ends with a space. Returns what fputs returns.
 int sf_csv_field(FILE *f, const char *s);
 
+// The reader that matches sf_csv_field: parses the field that starts at p into out (room for strlen(p) + 1
+// bytes) and returns where the field ends (at ',', CR, LF or the terminating 0). NULL when the field is
+// malformed: an unterminated quote, a quote inside an unquoted field, or text after a closing quote.
+const char *sf_csv_parse_field(char *out, const char *p);
+
 #endif
