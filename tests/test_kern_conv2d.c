@@ -125,6 +125,26 @@ Test(conv2d, fast_matches_reference) {
     }
 }
 
+// Every register blocking a profile can ask for (ocb 1..max, leftovers along rows or across images) on
+// the cases that reach every class: all must match the reference.
+Test(conv2d, every_tuning_matches_reference) {
+    sf_isa isa = sf_isa_active();
+    int n = (int)(sizeof random_cases / sizeof random_cases[0]), max = sf_conv_max_ocb(isa);
+    const int acrosses[] = {0, 4, 4096};
+    for (int ocb = 1; ocb <= max; ocb++)
+        for (int a = 0; a < 3; a++) {
+            for (int c = 0; c < SF_CONV_N_CLASSES; c++)
+                cr_assert_eq(sf_conv_set_tuning(isa, (sf_conv_class)c, ocb, acrosses[a]), 0);
+            for (int i = 0; i < n; i++) {
+                const conv_case *cc = &random_cases[i];
+                sf_conv2d_shape s = sf_conv2d_shape_make(cc->n, cc->ci, cc->h, cc->w, cc->co, cc->k, cc->k, cc->s, cc->p);
+                double e = check_vs_ref_algo(&s, cc->plain, SF_CONV_DIRECT, 300 + i);
+                cr_expect(e < 1e-5, "ocb %d across %d case %d: max rel err %.3e", ocb, acrosses[a], i, e);
+            }
+        }
+    for (int c = 0; c < SF_CONV_N_CLASSES; c++) sf_conv_set_tuning(isa, (sf_conv_class)c, -1, -1);
+}
+
 // Every layer of the two seed models with its real channel counts, at small spatial sizes.
 static const conv_case model_cases[] = {
     {2, 3, 12, 11, 8, 3, 1, 0, true},  {1, 8, 9, 9, 16, 3, 1, 0, false},   {1, 16, 8, 7, 32, 3, 1, 0, false},

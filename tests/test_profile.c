@@ -23,6 +23,10 @@ static const char *good =
     "mc = 224\n"
     "kc = 384\n"
     "nc = 2048\n"
+    "[conv]\n"
+    "avx512.kxk.ocb = 3\n"
+    "avx512.kxk.across = 0\n"
+    "avx2.first.ocb = 1\n"
     "[baseline]\n"
     "margin = 0.2\n"
     "sgemm_vs_openblas_512 = 0.85\n"
@@ -75,6 +79,13 @@ Test(profile, bad_lines_are_named) {
         {"[gemm]\nmc = 99999999999999999999\n", "line 2: expected an integer"},
         {"[gemm]\nmc = 4\nmc = 8\n", "line 3: repeated key"},
         {"[gemm]\nmr = 4\n", "line 2: unknown key in [gemm]"},
+        {"[conv]\nocb = 2\n", "line 2: expected <isa>.<class>.<knob>"},
+        {"[conv]\nsse.kxk.ocb = 2\n", "line 2: unknown ISA"},
+        {"[conv]\navx2.3x3.ocb = 2\n", "line 2: unknown layer class"},
+        {"[conv]\navx2.kxk.ur = 2\n", "line 2: unknown knob"},
+        {"[conv]\navx2.kxk.ocb = 5\n", "line 2: expected an integer in 1..4"},
+        {"[conv]\navx2.kxk.across = -1\n", "line 2: expected an integer in 0..4096"},
+        {"[conv]\navx2.kxk.ocb = 2\navx2.kxk.ocb = 2\n", "line 3: repeated key"},
         {"[cpu]\n\n# c\nfamily\n", "line 4: expected 'key = value'"},
         {"[cpu]\nfamily =\n", "line 2: empty value"},
         {"[cpu]\nbrand =#x # a value cannot start with a comment\n", "line 2: empty value"},
@@ -128,6 +139,12 @@ Test(profile, write_then_parse_round_trip) {
     cr_assert_str_eq(b.brand, a.brand);
     cr_assert_eq(b.model, a.model);
     cr_assert_eq(b.gemm_kc, a.gemm_kc);
+    cr_assert(memcmp(b.conv_ocb, a.conv_ocb, sizeof a.conv_ocb) == 0, "[conv] ocb lost in the round trip");
+    cr_assert(memcmp(b.conv_across, a.conv_across, sizeof a.conv_across) == 0, "[conv] across lost");
+    cr_assert_eq(b.conv_ocb[SF_ISA_AVX512][SF_CONV_CLASS_KXK], 3);
+    cr_assert_eq(b.conv_across[SF_ISA_AVX512][SF_CONV_CLASS_KXK], 0);
+    cr_assert_eq(b.conv_ocb[SF_ISA_AVX2][SF_CONV_CLASS_FIRST], 1);
+    cr_assert_eq(b.conv_ocb[SF_ISA_AVX2][SF_CONV_CLASS_KXK], -1, "an absent entry must stay absent");
     cr_assert_eq(b.n_baselines, 3);
     for (int i = 0; i < 3; i++) {
         cr_assert_str_eq(b.baseline[i].key, a.baseline[i].key);
@@ -261,4 +278,36 @@ Test(profile, apply_sets_gemm_blocks) {
     cr_assert_eq(mc, 6 * mr, "mc %d not rounded up to MR %d", mc, mr);
     cr_assert_eq(nc, nc0, "an unset block must keep its value");
     sf_sgemm_set_blocking(mc0, kc0, nc0);
+}
+
+Test(profile, apply_sets_conv_blocking) {
+    sf_isa isa = sf_isa_active();
+    int ocb0, across0, kxk0, ocb, across;
+    cr_assert_eq(sf_conv_get_tuning(isa, SF_CONV_CLASS_STRIDED, &ocb0, &across0), 0);
+    sf_conv_get_tuning(isa, SF_CONV_CLASS_KXK, &kxk0, NULL);
+    sf_profile p;
+    sf_profile_init(&p);
+    p.conv_ocb[isa][SF_CONV_CLASS_STRIDED] = 1;
+    p.conv_across[isa][SF_CONV_CLASS_STRIDED] = 0;
+    sf_profile_apply(&p);
+    sf_conv_get_tuning(isa, SF_CONV_CLASS_STRIDED, &ocb, &across);
+    cr_assert_eq(ocb, 1);
+    cr_assert_eq(across, 0);
+    // The plan takes it: a strided layer with 4 output blocks now runs one block per register group.
+    sf_conv2d_shape s = sf_conv2d_shape_make(1, 16, 12, 12, 4 * sf_vb(), 3, 3, 2, 1);
+    sf_conv2d_plan *plan = sf_conv2d_plan_create(&s, false, false);
+    const char *algo = sf_conv2d_plan_algo(plan);
+    cr_log_info("%s: %s", sf_isa_name(isa), algo);
+    cr_assert(strstr(algo, "x1") && algo[strlen(algo) - 1] == '1', "plan %s does not use ocb 1", algo);
+    sf_conv2d_plan_destroy(plan);
+    // Other classes are untouched, and the empty profile restores the defaults.
+    sf_conv_get_tuning(isa, SF_CONV_CLASS_KXK, &ocb, NULL);
+    cr_assert_eq(ocb, kxk0);
+    sf_profile_init(&p);
+    sf_profile_apply(&p);
+    sf_conv_get_tuning(isa, SF_CONV_CLASS_STRIDED, &ocb, &across);
+    cr_assert_eq(ocb, ocb0);
+    cr_assert_eq(across, across0);
+    // An ocb wider than the registers hold is refused.
+    cr_assert_eq(sf_conv_set_tuning(isa, SF_CONV_CLASS_KXK, sf_conv_max_ocb(isa) + 1, -1), -1);
 }

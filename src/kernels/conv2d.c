@@ -9,6 +9,7 @@
 // tap (-1 outside the input); runs of columns with the same valid set share one tap list.
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_internal.h"
+#include "kernels/conv2d_tuning.h"
 #include "kernels/cpu.h"
 #include "kernels/layout.h"
 #include "util/util.h"
@@ -33,6 +34,7 @@ typedef struct {
     int step, in_step;       // output column step within a phase; input column step per strip pixel
     int ocb, ur;             // register blocking: output blocks x strip pixels
     int chunk;               // images per work item: the strip length across images
+    int across;              // row leftovers of fewer accumulators run across images (conv2d_tuning.h)
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -74,8 +76,8 @@ sf_conv2d_shape sf_conv2d_shape_make(int n, int ci, int ih, int iw, int co, int 
     return s;
 }
 
-static const sf_conv_isa *pick_isa(void) {
-    switch (sf_isa_active()) {
+static const sf_conv_isa *isa_kernels(sf_isa isa) {
+    switch (isa) {
 #if defined(__x86_64__)
     case SF_ISA_AVX512: return &sf_conv_isa_avx512;
     case SF_ISA_AVX2: return &sf_conv_isa_avx2;
@@ -83,8 +85,63 @@ static const sf_conv_isa *pick_isa(void) {
 #if defined(__aarch64__)
     case SF_ISA_NEON: return &sf_conv_isa_neon;
 #endif
-    default: return &sf_conv_isa_scalar;
+    case SF_ISA_SCALAR: return &sf_conv_isa_scalar;
+    default: return NULL;
     }
+}
+
+static const sf_conv_isa *pick_isa(void) {
+    const sf_conv_isa *k = isa_kernels(sf_isa_active());
+    return k ? k : &sf_conv_isa_scalar;
+}
+
+// The profile's register blocking per [isa][class] (conv2d_tuning.h); -1: the ISA's default.
+static int g_ocb[SF_CONV_N_ISAS][SF_CONV_N_CLASSES] = {
+    {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}};
+static int g_across[SF_CONV_N_ISAS][SF_CONV_N_CLASSES] = {
+    {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}};
+static const char *const class_names[SF_CONV_N_CLASSES] = {"first", "1x1", "kxk", "strided"};
+
+sf_conv_class sf_conv_class_of(const sf_conv2d_shape *s, bool x_plain) {
+    if (x_plain) return SF_CONV_CLASS_FIRST;
+    if (s->kh * s->kw == 1) return SF_CONV_CLASS_1X1;
+    return s->sh > 1 || s->sw > 1 ? SF_CONV_CLASS_STRIDED : SF_CONV_CLASS_KXK;
+}
+
+const char *sf_conv_class_name(sf_conv_class c) { return c < SF_CONV_N_CLASSES ? class_names[c] : "?"; }
+
+int sf_conv_class_from_name(const char *name) {
+    for (int c = 0; c < SF_CONV_N_CLASSES; c++)
+        if (!strcmp(name, class_names[c])) return c;
+    return -1;
+}
+
+int sf_conv_max_ocb(sf_isa isa) {
+    const sf_conv_isa *k = (unsigned)isa < SF_CONV_N_ISAS ? isa_kernels(isa) : NULL;
+    if (!k) return 0;
+    int m = 0;
+    for (int o = 1; o <= SF_CONV_MAX_OCB; o++)
+        if (k->max_ur[o] >= 1) m = o;
+    return m;
+}
+
+int sf_conv_set_tuning(sf_isa isa, sf_conv_class c, int ocb, int across) {
+    if ((unsigned)isa >= SF_CONV_N_ISAS || (unsigned)c >= SF_CONV_N_CLASSES) return -1;
+    // Checked against this build's kernels only where it has them: a profile also carries other ISAs' rows.
+    int max = isa_kernels(isa) ? sf_conv_max_ocb(isa) : SF_CONV_MAX_OCB;
+    if (ocb != -1 && (ocb < 1 || ocb > max)) return -1;
+    if (across < -1 || across > 4096) return -1;
+    g_ocb[isa][c] = ocb;
+    g_across[isa][c] = across;
+    return 0;
+}
+
+int sf_conv_get_tuning(sf_isa isa, sf_conv_class c, int *ocb, int *across) {
+    const sf_conv_isa *k = (unsigned)isa < SF_CONV_N_ISAS ? isa_kernels(isa) : NULL;
+    if (!k || (unsigned)c >= SF_CONV_N_CLASSES) return -1;
+    if (ocb) *ocb = g_ocb[isa][c] > 0 ? g_ocb[isa][c] : k->pref_ocb;
+    if (across) *across = g_across[isa][c] >= 0 ? g_across[isa][c] : k->across_below;
+    return 0;
 }
 
 // Output blocks per register group: as few groups as possible, then as even as possible. Strips run
@@ -92,10 +149,12 @@ static const sf_conv_isa *pick_isa(void) {
 // leaves over (narrow maps, the borders where the valid taps change, the tail of a row) run as strips
 // across the images of a chunk at one pixel instead: short row strips would hold few accumulators,
 // wait on FMA latency and reuse each weight vector only a few times.
-static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int n) {
-    int groups = cdiv(d->out_nb, isa->pref_ocb);
+// The widest group (pref_ocb) and the across threshold come from the tuning table of the layer's class.
+static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int pref_ocb, int across, int n) {
+    int groups = cdiv(d->out_nb, pref_ocb);
     d->ocb = cdiv(d->out_nb, groups);
     d->ur = isa->max_ur[d->ocb];
+    d->across = across;
     d->chunk = imin(n, d->ur);
 }
 
@@ -179,6 +238,9 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->cbo = sf_cblocks(s->co, vb);
     p->nthr = imax(sf_threads(), omp_get_max_threads());
     int kk = s->kh * s->kw;
+    int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
+    sf_isa which = isa_kernels(sf_isa_active()) ? sf_isa_active() : SF_ISA_SCALAR;
+    sf_conv_get_tuning(which, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
     conv_dir *f = &p->fwd;
     f->icb = x_plain ? 1 : vb;
@@ -195,7 +257,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     f->step = 1;
     f->in_step = s->sw;
     fwd_maps(f, s);
-    pick_blocking(f, p->isa, s->n);
+    pick_blocking(f, p->isa, pref_ocb, across, s->n);
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
@@ -214,7 +276,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     b->step = s->sw;
     b->in_step = 1;
     bwd_maps(b, s);
-    pick_blocking(b, p->isa, s->n);
+    pick_blocking(b, p->isa, pref_ocb, across, s->n);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
 
@@ -333,7 +395,7 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
             // A leftover with too few accumulators to hide the FMA latency fills more registers across
             // images; a longer one stays in the row, whose input is contiguous (strips across many
             // images touch a page per image and run slower in the benchmark).
-            bool across = rem > 0 && nimg > rem && rem * g < p->isa->across_below;
+            bool across = rem > 0 && nimg > rem && rem * g < d->across;
             int row_end = across ? full : len;
             a.in_ps = in_ps;
             a.out_ps = (ptrdiff_t)d->step * vb;

@@ -21,6 +21,8 @@ void sf_profile_init(sf_profile *out) {
     snprintf(out->name, sizeof out->name, "builtin");
     out->family = out->model = -1;
     out->margin = SF_PROFILE_DEFAULT_MARGIN;
+    for (int i = 0; i < SF_CONV_N_ISAS; i++)
+        for (int c = 0; c < SF_CONV_N_CLASSES; c++) out->conv_ocb[i][c] = out->conv_across[i][c] = -1;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -70,7 +72,7 @@ static sf_profile_baseline *baseline_slot(sf_profile *p, const char *key, int cr
     return b;
 }
 
-enum { SEC_NONE, SEC_CPU, SEC_GEMM, SEC_BASELINE };
+enum { SEC_NONE, SEC_CPU, SEC_GEMM, SEC_CONV, SEC_BASELINE };
 
 // One key = value line of a known section; returns NULL or what is wrong with it.
 static const char *parse_entry(sf_profile *p, int section, const char *key, const char *val, unsigned *seen) {
@@ -108,6 +110,26 @@ static const char *parse_entry(sf_profile *p, int section, const char *key, cons
             return NULL;
         }
         return "unknown key in [gemm] (mc, kc, nc)";
+    }
+    if (section == SEC_CONV) {
+        // <isa>.<class>.<knob>
+        char k[64], *cls, *knob;
+        if (strlen(key) >= sizeof k) return "key too long";
+        snprintf(k, sizeof k, "%s", key);
+        if (!(cls = strchr(k, '.')) || !(knob = strchr(cls + 1, '.')))
+            return "expected <isa>.<class>.<knob> in [conv], e.g. avx512.kxk.ocb";
+        *cls++ = 0, *knob++ = 0;
+        int isa = sf_isa_parse(k), c = sf_conv_class_from_name(cls);
+        if (isa < 0 || isa >= SF_CONV_N_ISAS) return "unknown ISA in [conv] (scalar, avx2, avx512, neon)";
+        if (c < 0) return "unknown layer class in [conv] (first, 1x1, kxk, strided)";
+        int is_ocb = !strcmp(knob, "ocb");
+        if (!is_ocb && strcmp(knob, "across")) return "unknown knob in [conv] (ocb, across)";
+        int *dst = is_ocb ? &p->conv_ocb[isa][c] : &p->conv_across[isa][c];
+        if (*dst != -1) return "repeated key";
+        if (is_ocb ? parse_long(val, 1, 4, &l) : parse_long(val, 0, 4096, &l))
+            return is_ocb ? "expected an integer in 1..4" : "expected an integer in 0..4096";
+        *dst = (int)l;
+        return NULL;
     }
     // [baseline]: margin, <case>, <case>.margin
     if (!strcmp(key, "margin")) {
@@ -176,8 +198,9 @@ int sf_profile_parse(sf_profile *out, const char *text, size_t len, char *err, s
         if (*s == '[') {
             if (!strcmp(s, "[cpu]")) section = SEC_CPU;
             else if (!strcmp(s, "[gemm]")) section = SEC_GEMM;
+            else if (!strcmp(s, "[conv]")) section = SEC_CONV;
             else if (!strcmp(s, "[baseline]")) section = SEC_BASELINE;
-            else why = "unknown section (expected [cpu], [gemm] or [baseline])";
+            else why = "unknown section (expected [cpu], [gemm], [conv] or [baseline])";
             continue;
         }
         char *eq = strchr(s, '=');
@@ -252,6 +275,18 @@ void sf_profile_write(FILE *f, const sf_profile *p) {
         if (p->gemm_mc) fprintf(f, "mc = %d\n", p->gemm_mc);
         if (p->gemm_kc) fprintf(f, "kc = %d\n", p->gemm_kc);
         if (p->gemm_nc) fprintf(f, "nc = %d\n", p->gemm_nc);
+    }
+    int any_conv = 0;
+    for (int i = 0; i < SF_CONV_N_ISAS; i++)
+        for (int c = 0; c < SF_CONV_N_CLASSES; c++) any_conv |= p->conv_ocb[i][c] >= 0 || p->conv_across[i][c] >= 0;
+    if (any_conv) {
+        fprintf(f, "\n[conv]\n");
+        for (int i = 0; i < SF_CONV_N_ISAS; i++)
+            for (int c = 0; c < SF_CONV_N_CLASSES; c++) {
+                const char *in = sf_isa_name((sf_isa)i), *cn = sf_conv_class_name((sf_conv_class)c);
+                if (p->conv_ocb[i][c] >= 0) fprintf(f, "%s.%s.ocb = %d\n", in, cn, p->conv_ocb[i][c]);
+                if (p->conv_across[i][c] >= 0) fprintf(f, "%s.%s.across = %d\n", in, cn, p->conv_across[i][c]);
+            }
     }
     fprintf(f, "\n[baseline]\nmargin = %.3g\n", p->margin);
     for (int i = 0; i < p->n_baselines; i++) {
@@ -443,6 +478,12 @@ static int unless_env(const char *name, int v) {
 void sf_profile_apply(const sf_profile *p) {
     sf_sgemm_set_blocking(unless_env("SPRINGFIELD_GEMM_MC", p->gemm_mc), unless_env("SPRINGFIELD_GEMM_KC", p->gemm_kc),
                           unless_env("SPRINGFIELD_GEMM_NC", p->gemm_nc));
+    // An entry this build's kernels cannot take (an ocb wider than its registers hold) keeps the default.
+    for (int i = 0; i < SF_CONV_N_ISAS; i++)
+        for (int c = 0; c < SF_CONV_N_CLASSES; c++)
+            if (sf_conv_set_tuning((sf_isa)i, (sf_conv_class)c, p->conv_ocb[i][c], p->conv_across[i][c]))
+                sf_warn("profile %s: [conv] %s.%s: ocb %d is more than this build's kernels hold; default kept",
+                        p->name, sf_isa_name((sf_isa)i), sf_conv_class_name((sf_conv_class)c), p->conv_ocb[i][c]);
 }
 
 static sf_profile g_active;

@@ -11,6 +11,9 @@
 //   mc = 224                    integers in 1..65536
 //   kc = 384
 //   nc = 2048
+//   [conv]                      direct convolution blocking (conv2d_tuning.h): <isa>.<class>.<knob>
+//   avx512.kxk.ocb = 4          isa: scalar, avx2, avx512, neon; class: first, 1x1, kxk, strided;
+//   avx512.kxk.across = 16      knob: ocb (output blocks per register group, 1..4), across (0..4096)
 //   [baseline]                  perf-check yardsticks: case = ratio (a positive number), measured on this CPU
 //   margin = 0.25               default allowed drop, as a fraction of the baseline (0 <= margin < 1)
 //   sgemm_vs_openblas_512 = 0.83
@@ -36,6 +39,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "kernels/conv2d_tuning.h"
 #include "kernels/cpu.h"
 
 #define SF_PROFILE_MAX_BASELINES 32
@@ -54,6 +58,8 @@ typedef struct {
     int family, model;
     char brand[128];
     int gemm_mc, gemm_kc, gemm_nc;  // [gemm]; 0: keep the GEMM's default
+    // [conv] per [sf_isa][sf_conv_class]; -1: keep the kernel's default
+    int conv_ocb[SF_CONV_N_ISAS][SF_CONV_N_CLASSES], conv_across[SF_CONV_N_ISAS][SF_CONV_N_CLASSES];
     double margin;                  // [baseline] margin
     int n_baselines;
     sf_profile_baseline baseline[SF_PROFILE_MAX_BASELINES];
