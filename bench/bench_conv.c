@@ -10,25 +10,20 @@
 // algorithm column says which path the plan chose ("direct_<isa>_<ur>x<ocb>" or "gemm_chunk<images>");
 // --algo forces one. --model resnet1x1 (not in the default run) times the 1x1 convolutions of ResNet-50. Runs of
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
-// both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed.
+// both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
+// limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
 // clock: on an oversubscribed machine it leaves out the time the threads sat preempted (OpenMP threads
 // spinning at barriers still count, alike for both libraries).
 #include "bench/bench.h"
+#include "bench/onednn_conv.h"
 #include "springfield.h"
 
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define DNNL_CHECK(call)                                                                                   \
-    do {                                                                                                   \
-        dnnl_status_t st_ = (call);                                                                        \
-        if (st_ != dnnl_success) sf_die("oneDNN: %s failed with status %d", #call, (int)st_);              \
-    } while (0)
 
 typedef struct {
     const char *name;
@@ -54,85 +49,6 @@ static const layer_def resnet_1x1_layers[] = {
     {"l4.c3", 512, 2048, 1, 1, 0, 0, 0, 32},
 };
 
-typedef struct {
-    dnnl_engine_t eng;
-    dnnl_stream_t stream;
-    dnnl_primitive_t prim[3];
-    dnnl_memory_t mem[10];
-    int n_mem;
-    dnnl_exec_arg_t args[3][5];
-    int n_args[3];
-    bool ok;
-} dnnl_layer;
-
-static dnnl_memory_t dnnl_mem(dnnl_layer *d, const_dnnl_primitive_desc_t pd, dnnl_query_t q, int index) {
-    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, q, index);
-    dnnl_memory_t m;
-    DNNL_CHECK(dnnl_memory_create(&m, md, d->eng, DNNL_MEMORY_ALLOCATE));
-    void *h;
-    DNNL_CHECK(dnnl_memory_get_data_handle(m, &h));
-    size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
-    for (size_t i = 0; i < n; i++) ((float *)h)[i] = 0.01f * (float)(i % 97) - 0.4f;
-    d->mem[d->n_mem++] = m;
-    return m;
-}
-
-// The three oneDNN primitives of one layer, created with the forward descriptor as hint.
-static void dnnl_layer_create(dnnl_layer *d, dnnl_engine_t eng, dnnl_stream_t stream, const sf_conv2d_shape *s) {
-    memset(d, 0, sizeof *d);
-    d->eng = eng;
-    d->stream = stream;
-    dnnl_dims_t src = {s->n, s->ci, s->ih, s->iw}, wei = {s->co, s->ci, s->kh, s->kw}, bia = {s->co};
-    dnnl_dims_t dst = {s->n, s->co, s->oh, s->ow}, strides = {s->sh, s->sw}, pl = {s->ph, s->pw};
-    dnnl_dims_t pr = {(s->oh - 1) * s->sh + s->kh - s->ih - s->ph, (s->ow - 1) * s->sw + s->kw - s->iw - s->pw};
-    dnnl_memory_desc_t src_md, wei_md, bia_md, dst_md;
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src, dnnl_f32, dnnl_format_tag_any));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wei_md, 4, wei, dnnl_f32, dnnl_format_tag_any));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bia_md, 1, bia, dnnl_f32, dnnl_x));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst, dnnl_f32, dnnl_format_tag_any));
-    dnnl_convolution_desc_t fd, bd, wd;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_md,
-                                                  &wei_md, &bia_md, &dst_md, strides, pl, pr));
-    DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src_md, &wei_md, &dst_md,
-                                                        strides, pl, pr));
-    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src_md, &wei_md, &bia_md,
-                                                           &dst_md, strides, pl, pr));
-    dnnl_primitive_desc_t fpd, bpd, wpd;
-    if (dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL) != dnnl_success) return;
-    if (dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd) != dnnl_success) return;
-    if (dnnl_primitive_desc_create(&wpd, &wd, NULL, eng, fpd) != dnnl_success) return;
-    // Index 1 of the weights descriptors is the bias.
-    dnnl_memory_t x = dnnl_mem(d, fpd, dnnl_query_src_md, 0), w = dnnl_mem(d, fpd, dnnl_query_weights_md, 0);
-    dnnl_memory_t bias = dnnl_mem(d, fpd, dnnl_query_weights_md, 1), y = dnnl_mem(d, fpd, dnnl_query_dst_md, 0);
-    dnnl_memory_t dy = dnnl_mem(d, bpd, dnnl_query_diff_dst_md, 0), dx = dnnl_mem(d, bpd, dnnl_query_diff_src_md, 0);
-    dnnl_memory_t xw = dnnl_mem(d, wpd, dnnl_query_src_md, 0), dyw = dnnl_mem(d, wpd, dnnl_query_diff_dst_md, 0);
-    dnnl_memory_t dw = dnnl_mem(d, wpd, dnnl_query_diff_weights_md, 0);
-    dnnl_memory_t db = dnnl_mem(d, wpd, dnnl_query_diff_weights_md, 1);
-    DNNL_CHECK(dnnl_primitive_create(&d->prim[0], fpd));
-    DNNL_CHECK(dnnl_primitive_create(&d->prim[1], bpd));
-    DNNL_CHECK(dnnl_primitive_create(&d->prim[2], wpd));
-    dnnl_exec_arg_t fa[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, y}};
-    dnnl_exec_arg_t ba[] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}};
-    dnnl_exec_arg_t wa[] = {{DNNL_ARG_SRC, xw}, {DNNL_ARG_DIFF_DST, dyw}, {DNNL_ARG_DIFF_WEIGHTS, dw},
-                            {DNNL_ARG_DIFF_BIAS, db}};
-    memcpy(d->args[0], fa, sizeof fa);
-    memcpy(d->args[1], ba, sizeof ba);
-    memcpy(d->args[2], wa, sizeof wa);
-    d->n_args[0] = 4;
-    d->n_args[1] = 3;
-    d->n_args[2] = 4;
-    dnnl_primitive_desc_destroy(fpd);
-    dnnl_primitive_desc_destroy(bpd);
-    dnnl_primitive_desc_destroy(wpd);
-    d->ok = true;
-}
-
-static void dnnl_layer_destroy(dnnl_layer *d) {
-    for (int i = 0; i < 3; i++)
-        if (d->prim[i]) dnnl_primitive_destroy(d->prim[i]);
-    for (int i = 0; i < d->n_mem; i++) dnnl_memory_destroy(d->mem[i]);
-}
-
 static bool g_cpu_clock;
 static int g_threads = 1;
 
@@ -143,10 +59,9 @@ static double bench_clock(void) {
     return ((double)t.tv_sec + 1e-9 * (double)t.tv_nsec) / g_threads;
 }
 
-static double dnnl_run(dnnl_layer *d, int dir) {
+static double dnnl_run(sf_onednn_conv *d, int dir) {
     double t0 = bench_clock();
-    DNNL_CHECK(dnnl_primitive_execute(d->prim[dir], d->stream, d->n_args[dir], d->args[dir]));
-    DNNL_CHECK(dnnl_stream_wait(d->stream));
+    sf_onednn_conv_run(d, dir);
     return bench_clock() - t0;
 }
 
@@ -229,9 +144,9 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
         sf_conv2d_shape s = sf_conv2d_shape_make(o->batch, L->ci, h, h, L->co, L->k, L->k, L->s, L->p);
         double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
         our_layer ours;
-        dnnl_layer dn;
+        sf_onednn_conv dn;
         our_layer_create(&ours, &s, l == 0 && !L->in_div, o->algo);
-        dnnl_layer_create(&dn, eng, stream, &s);
+        sf_onednn_conv_create(&dn, eng, stream, &s);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
         for (int dir = 0; dir < 3; dir++) {
@@ -262,7 +177,7 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
             fflush(stdout);
         }
         our_layer_destroy(&ours);
-        dnnl_layer_destroy(&dn);
+        sf_onednn_conv_destroy(&dn);
         h = s.oh;
         if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;
     }
@@ -318,17 +233,20 @@ int sf_bench_conv(int argc, char **argv) {
         fprintf(stderr, "springfield: bench conv: bad option value\n");
         return 2;
     }
+    // oneDNN on the ISA path being compared (ours may run avx2 on an AVX-512 CPU), set before its first use.
+    char dnnl_isa[128];
+    sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);
     dnnl_engine_t eng;
     dnnl_stream_t stream;
-    DNNL_CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
-    DNNL_CHECK(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags));
+    SF_DNNL_CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
+    SF_DNNL_CHECK(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags));
     int thread_list[2] = {1, 2}, n_thr = 2;
     if (threads) thread_list[0] = threads, n_thr = 1;
     int size_list[2] = {224, 96}, n_sizes = 2;
     if (size) size_list[0] = size, n_sizes = 1;
     if (!o.json)
-        printf("# conv: batch %d, median of %d, %s clock, isa %s, peak %.1f GFLOP/s per thread\n", o.batch, o.reps,
-               g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), sf_peak_gflops());
+        printf("# conv: batch %d, median of %d, %s clock, isa %s, oneDNN max isa %s, peak %.1f GFLOP/s per thread\n",
+               o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), dnnl_isa, sf_peak_gflops());
     for (int t = 0; t < n_thr; t++) {
         // Both libraries run on OpenMP: one setting sizes both.
         sf_set_threads(thread_list[t]);
