@@ -1,5 +1,6 @@
-// cmd_tune.c: `springfield tune`: search sf_sgemm's cache blocks (MC, KC, NC) on this machine within a time
-// budget and write them into this CPU's profile (kernels/profile.h).
+// cmd_tune.c: `springfield tune`: search sf_sgemm's cache blocks (MC, KC, NC) and the direct convolution's
+// register blocking per layer class (tune_conv.c) on this machine within a time budget, and write them
+// into this CPU's profile (kernels/profile.h).
 //
 // Coordinate descent from the blocks in use: one block at a time, each candidate value raced against the
 // incumbent on the tuning shapes, the two timed alternately (ABAB...) and judged by their fastest runs,
@@ -9,6 +10,8 @@
 // `springfield perf-check --record FILE` after tuning, since the baselines were measured with the old blocks.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/tune_conv.h"
+#include "cli/tune_race.h"
 #include "kernels/profile.h"
 #include "kernels/sgemm_tuning.h"
 #include "springfield.h"
@@ -20,7 +23,9 @@
 #include <unistd.h>
 
 static const sf_opt_spec spec[] = {
-    {"seconds", SF_OPT_FLOAT, "60", NULL, 5, 3600, "time budget of the search"},
+    {"seconds", SF_OPT_FLOAT, "60", NULL, 5, 3600, "time budget of the GEMM search"},
+    {"conv-seconds", SF_OPT_FLOAT, "40", NULL, 4, 3600, "time budget of the convolution search (all classes)"},
+    {"what", SF_OPT_CHOICE, "all", "all|gemm|conv", 0, 0, "what to search; the rest keeps the profile's values"},
     {"threads", SF_OPT_INT, "1", NULL, 1, 1024, "threads the GEMM runs on while tuning"},
     {"threshold", SF_OPT_FLOAT, "0.02", NULL, 0, 0.5, "relative gain a candidate needs to replace the incumbent"},
     {"out", SF_OPT_STR, NULL, NULL, 0, 0, "profile file to write (default: profiles/<this CPU's name>.profile)"},
@@ -44,40 +49,19 @@ typedef struct {
     float *a, *b, *c;
 } operands;
 
-// On one thread the clock is the thread's CPU time, which the time slicing of a crowded host does not
-// inflate; with more threads, wall time.
-static int g_cpu_clock;
-
-static double now(void) {
-    if (!g_cpu_clock) return sf_now();
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double run_shapes(const operands *o, const blocks *bl) {
+static double run_shapes(void *ctx, const void *cand) {
+    const operands *o = ctx;
+    const blocks *bl = cand;
     sf_sgemm_set_blocking(bl->mc, bl->kc, bl->nc);
-    double t0 = now();
+    double t0 = sf_tune_clock();
     for (int s = 0; s < N_SHAPES; s++)
         sf_sgemm(false, false, shapes[s].m, shapes[s].n, shapes[s].k, 1.0f, o->a, shapes[s].k, o->b, shapes[s].n,
                  0.0f, o->c, shapes[s].n);
-    return now() - t0;
+    return sf_tune_clock() - t0;
 }
 
-// min t(incumbent) / min t(candidate) over `reps` alternating runs of each: > 1 when the candidate is
-// faster. The fastest run is the one the machine's other load disturbed least, so the minimum estimates
-// the undisturbed speed far better than a median does on a host shared with a dozen compilers.
 static double race(const operands *o, const blocks *inc, const blocks *cand, int reps) {
-    double ti = 1e30, tc = 1e30;
-    run_shapes(o, cand); // warm-up: the candidate's packing buffers
-    for (int i = 0; i < reps; i++) {
-        double a, b;
-        if (i & 1) b = run_shapes(o, cand), a = run_shapes(o, inc);
-        else a = run_shapes(o, inc), b = run_shapes(o, cand);
-        ti = a < ti ? a : ti;
-        tc = b < tc ? b : tc;
-    }
-    return ti / tc;
+    return sf_tune_race((void *)o, run_shapes, inc, cand, reps);
 }
 
 typedef struct {
@@ -101,28 +85,8 @@ static void progress_draw(progress *p, const blocks *best, double gain, int forc
     fflush(p->f);
 }
 
-int sf_cmd_tune(int argc, char **argv) {
-    sf_opts o;
-    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield tune [--seconds N] [--out FILE]");
-    if (rc >= 0) return rc;
-    const double budget = sf_opt_float(&o, "seconds"), threshold = sf_opt_float(&o, "threshold");
-    sf_set_threads((int)sf_opt_int(&o, "threads"));
-    g_cpu_clock = sf_threads() == 1;
-    const sf_profile *active = sf_profile_active(); // applies the current profile: the search starts there
-    const sf_cpu_info *cpu = sf_cpu();
-
-    int mr, nr;
-    blocks start;
-    const char *kern = "?";
-    sf_sgemm_get_blocking(&mr, &nr, &start.mc, &start.kc, &start.nc, &kern);
-    printf("tune: %s (%s family %d model %d), ISA %s, micro-kernel %s (%dx%d), %d thread%s, %.0f s budget\n",
-           cpu->name, cpu->vendor, cpu->family, cpu->model, sf_isa_name(sf_isa_active()), kern, mr, nr, sf_threads(),
-           sf_threads() == 1 ? "" : "s", budget);
-    printf("tune: start from %s: MC %d KC %d NC %d; shapes", active->name, start.mc, start.kc, start.nc);
-    for (int s = 0; s < N_SHAPES; s++) printf(" %dx%dx%d", shapes[s].m, shapes[s].n, shapes[s].k);
-    printf("\n");
-    fflush(stdout);
-
+// Coordinate descent over the cache blocks from `start`; returns the winner, which is left set in the GEMM.
+static blocks search_gemm(blocks start, int mr, int nr, double budget, double threshold) {
     size_t na = 0, nb = 0, nc = 0;
     for (int s = 0; s < N_SHAPES; s++) {
         size_t a = (size_t)shapes[s].m * shapes[s].k, b = (size_t)shapes[s].k * shapes[s].n;
@@ -198,6 +162,43 @@ int sf_cmd_tune(int argc, char **argv) {
     sf_free_aligned(ops.a);
     sf_free_aligned(ops.b);
     sf_free_aligned(ops.c);
+    return best;
+}
+
+int sf_cmd_tune(int argc, char **argv) {
+    sf_opts o;
+    int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield tune [--seconds N] [--out FILE]");
+    if (rc >= 0) return rc;
+    const double budget = sf_opt_float(&o, "seconds"), threshold = sf_opt_float(&o, "threshold");
+    sf_set_threads((int)sf_opt_int(&o, "threads"));
+    sf_tune_clock_init(sf_threads());
+    const sf_profile *active = sf_profile_active(); // applies the current profile: the search starts there
+    const sf_cpu_info *cpu = sf_cpu();
+
+    int mr, nr;
+    blocks start;
+    const char *kern = "?";
+    sf_sgemm_get_blocking(&mr, &nr, &start.mc, &start.kc, &start.nc, &kern);
+    printf("tune: %s (%s family %d model %d), ISA %s, micro-kernel %s (%dx%d), %d thread%s, %.0f s budget\n",
+           cpu->name, cpu->vendor, cpu->family, cpu->model, sf_isa_name(sf_isa_active()), kern, mr, nr, sf_threads(),
+           sf_threads() == 1 ? "" : "s", budget);
+    const char *what = sf_opt_str(&o, "what");
+    blocks best = start;
+    if (strcmp(what, "conv") != 0) {
+        printf("tune: GEMM: start from %s: MC %d KC %d NC %d; shapes", active->name, start.mc, start.kc, start.nc);
+        for (int s = 0; s < N_SHAPES; s++) printf(" %dx%dx%d", shapes[s].m, shapes[s].n, shapes[s].k);
+        printf("\n");
+        fflush(stdout);
+        best = search_gemm(start, mr, nr, budget, threshold);
+    }
+    int conv_ocb[SF_CONV_N_CLASSES], conv_across[SF_CONV_N_CLASSES];
+    if (strcmp(what, "gemm") != 0) {
+        printf("tune: convolution: ISA %s, %.0f s budget over %d layer classes (forward + backward-data, 1 thread)\n",
+               sf_isa_name(sf_isa_active()), sf_opt_float(&o, "conv-seconds"), SF_CONV_N_CLASSES);
+        fflush(stdout);
+        sf_tune_conv(sf_opt_float(&o, "conv-seconds"), threshold, conv_ocb, conv_across);
+    }
+
     if (sf_opt_flag(&o, "dry-run")) return 0;
 
     // Keep what the profile already says (baselines, margins), replace the blocks and the CPU line.
@@ -212,6 +213,11 @@ int sf_cmd_tune(int argc, char **argv) {
     snprintf(out.brand, sizeof out.brand, "%s", cpu->name);
     out.family = cpu->family, out.model = cpu->model;
     out.gemm_mc = best.mc, out.gemm_kc = best.kc, out.gemm_nc = best.nc;
+    if (strcmp(what, "gemm") != 0)
+        for (int c = 0; c < SF_CONV_N_CLASSES; c++) {
+            out.conv_ocb[sf_isa_active()][c] = conv_ocb[c];
+            out.conv_across[sf_isa_active()][c] = conv_across[c];
+        }
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "springfield tune: cannot write %s\n", path);
