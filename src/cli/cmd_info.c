@@ -161,6 +161,16 @@ static void print_profile(void) {
     if (!p->path[0]) printf("           %s\n", note);
     printf("gemm:      micro-kernel %s (%dx%d), blocks MC %d KC %d NC %d%s\n", kern, mr, nr, mc, kc, nc,
            p->gemm_mc || p->gemm_kc || p->gemm_nc ? " (from the profile)" : " (cache-size defaults)");
+    sf_isa isa = sf_isa_active();
+    printf("conv:      direct %s blocking per layer class (ocb output blocks, leftovers across images below N):",
+           sf_isa_name(isa));
+    for (int c = 0; c < SF_CONV_N_CLASSES; c++) {
+        int ocb, across;
+        if (sf_conv_get_tuning(isa, (sf_conv_class)c, &ocb, &across)) continue;
+        printf("%s %s ocb %d N %d%s", c ? "," : "", sf_conv_class_name((sf_conv_class)c), ocb, across,
+               p->conv_ocb[isa][c] >= 0 || p->conv_across[isa][c] >= 0 ? " (profile)" : "");
+    }
+    printf("\n");
 }
 
 int sf_cmd_info(int argc, char **argv) {
