@@ -6,6 +6,14 @@
 //   sgemm_vs_openblas_<shape>  sf_sgemm speed / OpenBLAS cblas_sgemm speed, same shape
 //   sgemm_vs_peak_<shape>      sf_sgemm GFLOP/s / the FMA peak probe's GFLOP/s (cpu.h's probe, one burst)
 //   conv_fwd_vs_ref_<shape>    sf_conv2d_forward speed / the naive reference's (a speed-up)
+//   conv_fwd_vs_onednn_<shape>, conv_bwd_data_vs_onednn_<shape>, conv_bwd_weights_vs_onednn_<shape>
+//                              sf_conv2d_forward / _backward_data / _backward_weights speed / the same
+//                              oneDNN primitive's (bench/onednn_conv.h), batch 4, with bias: 64x28 a 3x3
+//                              64->64 layer at 28x28; 3x96 the first layer of `best` at 96 px (7x7/2,
+//                              3->32, plain NCHW input), without bwd_data, which training never runs for it
+//   train_step_vs_peak_<model> one training step (forward, cross-entropy, backward, AdamW with amsgrad) of a
+//                              seed model on synthetic data, GFLOP/s (3 x the forward FLOPs, as `bench
+//                              train` counts) / the FMA peak probe's GFLOP/s: simple_s96_b16
 // each suffixed with the ISA path (_avx512, _avx2, ...), on one thread unless --threads says otherwise.
 // On one thread everything is timed by the thread's CPU clock, which the time slicing of a crowded host
 // does not inflate (wall time otherwise).
@@ -21,7 +29,13 @@
 // avx2, unset on scalar. Pinned rather than unset because OpenBLAS 0.3.21 does not know family 6 model 207
 // (Emerald Rapids, as a KVM guest reports it) and falls back to its SSE3 Prescott kernel, which is no
 // yardstick for AVX-512 code.
+//
+// oneDNN is held to the ISA of our path too, by dnnl_set_max_cpu_isa before its first use: AVX512_CORE on
+// avx512, AVX2 on avx2 (on an AVX-512 CPU it would otherwise run its AVX-512 kernels against our AVX2
+// ones), SSE41 on scalar. It runs on the OpenMP runtime it shares with us, so --threads sizes both. The
+// header prints both libraries' settings.
 #include "bench/bench.h"
+#include "bench/onednn_conv.h"
 #include "bench/openblas_env.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -32,6 +46,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +94,27 @@ static double median(double *v, int n) {
 
 // One measurable case: `ours` and `yard` each run the operation once; ratio(t_ours, t_yard) turns a
 // pair of timings into the figure compared with the baseline.
+typedef enum { PC_GEMM, PC_CONV_REF, PC_CONV_ONEDNN, PC_TRAIN } pc_kind;
+
 typedef struct pc_case pc_case;
 struct pc_case {
     char key[48];
     const char *what;
+    pc_kind kind;
     void (*ours)(pc_case *);
     void (*yard)(pc_case *);           // NULL: the yardstick is the FMA peak probe
     int m, n, k;                       // GEMM shape
     sf_conv2d_shape conv;              // conv shape
-    float *a, *b, *c, *x, *w, *wp, *y, *y_ref;
+    bool x_plain;                      // conv: plain NCHW input (the first layer)
+    int dir;                           // conv vs oneDNN: 0 forward, 1 backward-data, 2 backward-weights
+    float *a, *b, *c, *x, *w, *wp, *y, *y_ref, *dx, *dy, *dw, *bias, *db;
     sf_conv2d_plan *plan;
+    sf_onednn_conv dn;
+    const char *arch;                  // training step: model, input size, batch
+    int size, batch;
+    sf_model *model;
+    sf_optimizer *opt;
+    int64_t *labels;
     double flops;
 };
 
@@ -101,6 +127,17 @@ static void gemm_blas(pc_case *p) {
 }
 static void conv_ours(pc_case *p) { sf_conv2d_forward(p->plan, p->y, p->x, p->wp, NULL); }
 static void conv_ref(pc_case *p) { sf_conv2d_forward_ref(p->y_ref, p->x, p->w, NULL, &p->conv); }
+static void conv_dir_ours(pc_case *p) {
+    if (p->dir == 0) sf_conv2d_forward(p->plan, p->y, p->x, p->wp, p->bias);
+    else if (p->dir == 1) sf_conv2d_backward_data(p->plan, p->dx, p->dy, p->wp);
+    else sf_conv2d_backward_weights(p->plan, p->dw, p->db, p->dy, p->x);
+}
+static void conv_onednn(pc_case *p) { sf_onednn_conv_run(&p->dn, p->dir); }
+static void train_step(pc_case *p) {
+    sf_model_forward(p->model, p->x, p->batch, true);
+    sf_model_loss_backward(p->model, p->labels, NULL);
+    sf_opt_step(p->opt);
+}
 
 static float *filled(size_t n, float scale) {
     float *v = sf_aligned_alloc(n * sizeof(float));
@@ -108,12 +145,60 @@ static float *filled(size_t n, float scale) {
     return v;
 }
 
+// oneDNN's engine and stream, created for the first oneDNN case (after the ISA limit is set).
+static dnnl_engine_t g_dnnl_eng;
+static dnnl_stream_t g_dnnl_stream;
+
+static void conv_onednn_setup(pc_case *p) {
+    const sf_conv2d_shape *s = &p->conv;
+    size_t xn = p->x_plain ? (size_t)s->n * s->ci * s->ih * s->iw
+                           : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, sf_vb());
+    size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, sf_vb()), wn = (size_t)s->co * s->ci * s->kh * s->kw;
+    p->x = filled(xn, 1.0f);
+    p->dx = filled(xn, 0.0f);
+    p->y = filled(yn, 0.0f);
+    p->dy = filled(yn, 0.1f);
+    p->w = filled(wn, 0.1f);
+    p->dw = filled(wn, 0.0f);
+    p->bias = filled((size_t)s->co, 0.1f);
+    p->db = filled((size_t)s->co, 0.0f);
+    p->plan = sf_conv2d_plan_create(s, p->x_plain, true);
+    p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
+    sf_conv2d_pack_weights(p->plan, p->wp, p->w);
+    if (!g_dnnl_eng) {
+        SF_DNNL_CHECK(dnnl_engine_create(&g_dnnl_eng, dnnl_cpu, 0));
+        SF_DNNL_CHECK(dnnl_stream_create(&g_dnnl_stream, g_dnnl_eng, dnnl_stream_default_flags));
+    }
+    sf_onednn_conv_create(&p->dn, g_dnnl_eng, g_dnnl_stream, s);
+    p->flops = 2.0 * s->n * s->co * s->oh * s->ow * s->ci * s->kh * s->kw;
+}
+
+// A seed model and its AdamW (amsgrad, as `train` runs it) on a fixed synthetic batch.
+static void train_setup(pc_case *p) {
+    sf_model_config mc = {.arch = p->arch, .n_classes = 42, .in_h = p->size, .in_w = p->size,
+                          .max_batch = p->batch, .deterministic = false, .seed = 1};
+    char err[512];
+    p->model = sf_model_create(&mc, err, sizeof err);
+    if (!p->model) sf_die("perf-check: %s", err);
+    sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
+    oc.amsgrad = true;
+    p->opt = sf_opt_create(&oc, sf_model_param(p->model, 0), sf_model_n_params(p->model));
+    p->x = filled((size_t)p->batch * 3 * p->size * p->size, 2.0f);
+    p->labels = sf_malloc((size_t)p->batch * sizeof *p->labels);
+    for (int i = 0; i < p->batch; i++) p->labels[i] = (i * 7) % 42;
+    p->flops = 3.0 * sf_model_flops_per_image(p->model) * p->batch;
+}
+
 static void case_setup(pc_case *p) {
-    if (p->m) {
+    if (p->kind == PC_GEMM) {
         p->a = filled((size_t)p->m * p->k, 1.0f);
         p->b = filled((size_t)p->k * p->n, 1.0f);
         p->c = filled((size_t)p->m * p->n, 0.0f);
         p->flops = 2.0 * p->m * p->n * p->k;
+    } else if (p->kind == PC_CONV_ONEDNN) {
+        conv_onednn_setup(p);
+    } else if (p->kind == PC_TRAIN) {
+        train_setup(p);
     } else {
         const sf_conv2d_shape *s = &p->conv;
         // The blocked layout of the fast path; the reference reads the same floats as plain NCHW, which
@@ -132,9 +217,13 @@ static void case_setup(pc_case *p) {
 }
 
 static void case_teardown(pc_case *p) {
-    float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref};
+    float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref, p->dx, p->dy, p->dw, p->bias, p->db};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sf_free_aligned(bufs[i]);
     if (p->plan) sf_conv2d_plan_destroy(p->plan);
+    if (p->kind == PC_CONV_ONEDNN) sf_onednn_conv_destroy(&p->dn);
+    if (p->opt) sf_opt_free(p->opt);
+    if (p->model) sf_model_free(p->model);
+    free(p->labels);
 }
 
 // On one thread the clock is the thread's CPU time: on a host with more runnable threads than cores, wall
@@ -213,13 +302,17 @@ static void record(const char *path, const pc_case *cases, const double *ratios,
         p.family = c->family, p.model = c->model;
     }
     if (sf_opt_given(o, "margin")) p.margin = sf_opt_float(o, "margin");
-    for (int i = 0; i < n; i++)
-        if (ratios[i] > 0 && sf_profile_baseline_set(&p, cases[i].key, ratios[i]))
+    int written = 0;
+    for (int i = 0; i < n; i++) {
+        if (ratios[i] <= 0) continue;  // not run (--case) or skipped
+        if (sf_profile_baseline_set(&p, cases[i].key, ratios[i]))
             sf_die("perf-check --record: cannot add baseline %s", cases[i].key);
+        written++;
+    }
     FILE *f = sf_fopen_check(path, "w");
     sf_profile_write(f, &p);
     fclose(f);
-    printf("perf-check: wrote %d baselines to %s\n", n, path);
+    printf("perf-check: wrote %d baselines to %s\n", written, path);
 }
 
 int sf_cmd_perf_check(int argc, char **argv) {
@@ -227,6 +320,8 @@ int sf_cmd_perf_check(int argc, char **argv) {
     int rc = sf_opts_cli(&o, spec, NSPEC, argc, argv, "springfield perf-check [options]");
     if (rc >= 0) return rc;
     fix_openblas_env();
+    char dnnl_isa[128];
+    sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
     const int threads = (int)sf_opt_int(&o, "threads");
     sf_set_threads(threads);
     openblas_set_num_threads(threads);
@@ -245,30 +340,63 @@ int sf_cmd_perf_check(int argc, char **argv) {
            prof->path[0] ? " from " : " (no profile file for ", prof->path[0] ? prof->path : name,
            prof->path[0] ? "" : ")", kern, mc, kc, nc, openblas_get_corename(),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    const dnnl_version_t *dv = dnnl_version();
+    printf("perf-check: oneDNN %d.%d.%d, max ISA %s, %d thread%s (OpenMP, shared with ours)\n", dv->major,
+           dv->minor, dv->patch, dnnl_isa, omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");
     fflush(stdout);
 
+    const sf_conv2d_shape mid = sf_conv2d_shape_make(4, 64, 28, 28, 64, 3, 3, 1, 1);
+    const sf_conv2d_shape first = sf_conv2d_shape_make(4, 3, 96, 96, 32, 7, 7, 2, 0);
     pc_case cases[] = {
-        {.what = "sgemm / OpenBLAS, 512^3", .ours = gemm_ours, .yard = gemm_blas, .m = 512, .n = 512, .k = 512},
-        {.what = "sgemm / OpenBLAS, conv 3x3 as GEMM", .ours = gemm_ours, .yard = gemm_blas, .m = 128, .n = 784,
-         .k = 1152},
-        {.what = "sgemm / FMA peak, 512^3", .ours = gemm_ours, .yard = NULL, .m = 512, .n = 512, .k = 512},
-        {.what = "conv fwd / reference, 3x3 64->64 28x28", .ours = conv_ours, .yard = conv_ref,
+        {.what = "sgemm / OpenBLAS, 512^3", .kind = PC_GEMM, .ours = gemm_ours, .yard = gemm_blas, .m = 512,
+         .n = 512, .k = 512},
+        {.what = "sgemm / OpenBLAS, conv 3x3 as GEMM", .kind = PC_GEMM, .ours = gemm_ours, .yard = gemm_blas,
+         .m = 128, .n = 784, .k = 1152},
+        {.what = "sgemm / FMA peak, 512^3", .kind = PC_GEMM, .ours = gemm_ours, .yard = NULL, .m = 512, .n = 512,
+         .k = 512},
+        {.what = "conv fwd / reference, 3x3 64->64 28x28", .kind = PC_CONV_REF, .ours = conv_ours, .yard = conv_ref,
          .conv = sf_conv2d_shape_make(1, 64, 28, 28, 64, 3, 3, 1, 1)},
+        {.what = "conv fwd / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
+         .yard = conv_onednn, .conv = mid, .dir = 0},
+        {.what = "conv bwd data / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
+         .yard = conv_onednn, .conv = mid, .dir = 1},
+        {.what = "conv bwd weights / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
+         .yard = conv_onednn, .conv = mid, .dir = 2},
+        {.what = "conv fwd / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
+         .yard = conv_onednn, .conv = first, .x_plain = true, .dir = 0},
+        {.what = "conv bwd weights / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in", .kind = PC_CONV_ONEDNN,
+         .ours = conv_dir_ours, .yard = conv_onednn, .conv = first, .x_plain = true, .dir = 2},
+        {.what = "train step / FMA peak, simple 96px batch 16", .kind = PC_TRAIN, .ours = train_step, .yard = NULL,
+         .arch = "simple", .size = 96, .batch = 16},
     };
-    const char *bases[] = {"sgemm_vs_openblas_512", "sgemm_vs_openblas_conv", "sgemm_vs_peak_512",
-                           "conv_fwd_vs_ref_64x28"};
+    const char *bases[] = {"sgemm_vs_openblas_512",
+                           "sgemm_vs_openblas_conv",
+                           "sgemm_vs_peak_512",
+                           "conv_fwd_vs_ref_64x28",
+                           "conv_fwd_vs_onednn_64x28",
+                           "conv_bwd_data_vs_onednn_64x28",
+                           "conv_bwd_weights_vs_onednn_64x28",
+                           "conv_fwd_vs_onednn_3x96",
+                           "conv_bwd_weights_vs_onednn_3x96",
+                           "train_step_vs_peak_simple_s96_b16"};
+    _Static_assert(sizeof bases / sizeof bases[0] == sizeof cases / sizeof cases[0], "one key per case");
     const int n_cases = (int)(sizeof cases / sizeof cases[0]);
     double ratios[sizeof cases / sizeof cases[0]] = {0};
     const char *filter = sf_opt_str(&o, "case");
     const double seconds = sf_opt_float(&o, "seconds");
     const int retries = (int)sf_opt_int(&o, "retries");
     int failed = 0, compared = 0;
-    printf("\n%-32s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
+    printf("\n%-40s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
     for (int i = 0; i < n_cases; i++) {
         pc_case *p = &cases[i];
         snprintf(p->key, sizeof p->key, "%s_%s", bases[i], isa);
         if (filter && !strstr(p->key, filter)) continue;
         case_setup(p);
+        if (p->kind == PC_CONV_ONEDNN && !p->dn.ok) {
+            printf("%-40s  skipped: oneDNN has no implementation of this shape   [%s]\n", p->key, p->what);
+            case_teardown(p);
+            continue;
+        }
         double margin = prof->margin;
         const sf_profile_baseline *b = sf_profile_baseline_get(prof, p->key, &margin);
         double floor_ = b ? b->ratio * (1.0 - margin) : 0;
@@ -291,9 +419,13 @@ int sf_cmd_perf_check(int argc, char **argv) {
             failed += best < floor_;
         }
         if (attempts > 1) snprintf(note, sizeof note, " (best of %d attempts)", attempts);
-        printf("%-32s %8.3f %9.1f %9s %7s %7s  %s%s   [%s, median of %d]\n", p->key, best, best_gf, bs, ms, fs,
+        printf("%-40s %8.3f %9.1f %9s %7s %7s  %s%s   [%s, median of %d]\n", p->key, best, best_gf, bs, ms, fs,
                verdict, note, p->what, reps);
         fflush(stdout);
+    }
+    if (g_dnnl_eng) {
+        dnnl_stream_destroy(g_dnnl_stream);
+        dnnl_engine_destroy(g_dnnl_eng);
     }
     if (sf_opt_str(&o, "record")) record(sf_opt_str(&o, "record"), cases, ratios, n_cases, &o);
     if (!prof->path[0]) {
@@ -302,7 +434,8 @@ int sf_cmd_perf_check(int argc, char **argv) {
                name, name);
         return 0;
     }
-    if (compared == 0) printf("\nperf-check: the profile has no baselines for ISA %s: nothing compared.\n", isa);
+    if (compared == 0)
+        printf("\nperf-check: the profile has no baselines for the cases run on ISA %s: nothing compared.\n", isa);
     else printf("\nperf-check: %d of %d compared cases %s\n", compared - failed, compared,
                 failed ? "held their baseline; REGRESSION" : "held their baseline");
     return failed ? 1 : 0;
