@@ -1,6 +1,7 @@
 // bench_layers.c: `springfield bench layers [--json] [--threads N] [--reps N] [--case SUBSTR]`.
 //
-// The memory-bound layer kernels (pooling, batch norm with and without the fused ReLU, ReLU) at a
+// The memory-bound layer kernels (pooling, batch norm with and without the fused ReLU, ReLU, and the
+// AdamW amsgrad update of a parameter tensor as large as the input) at a
 // realistic training shape, batch 64 x 32 channels x 55x55 in the blocked layout of the active ISA, with
 // 1 and 2 threads (or --threads N). These kernels are limited by memory traffic, so the reference is the
 // machine itself: a plain parallel copy of a buffer as large as the layer's input, timed in the same run
@@ -11,6 +12,7 @@
 // it writes, written once (the copy: one read and one write). Kernels that make two passes over their
 // input (batch-norm training statistics, then normalization) therefore show below copy speed by design.
 #include "bench/bench.h"
+#include "nn/adamw.h"
 #include "springfield.h"
 
 #include <stdbool.h>
@@ -25,6 +27,8 @@ typedef struct {
     int32_t *am;
     float *copy_src, *copy_dst;
     size_t xfloats, pfloats;
+    sf_param param;     // xfloats weights and gradients for the optimizer case
+    sf_optimizer *opt;  // AdamW with amsgrad, as the CLI trains
 } ctx;
 
 static void run_copy(ctx *b) {
@@ -57,6 +61,7 @@ static void bn_eval_relu(ctx *b) {
 }
 static void relu_fwd(ctx *b) { sf_relu_forward(b->y, b->x, b->xfloats); }
 static void relu_bwd(ctx *b) { sf_relu_backward(b->dx, b->dy, b->y, b->xfloats); }
+static void adamw_step(ctx *b) { sf_opt_step(b->opt); }
 
 typedef struct {
     const char *name;
@@ -77,6 +82,7 @@ static const layer_case cases[] = {
     {"bn_eval_fwd_relu", bn_eval_relu, 2, 0},
     {"relu_fwd", relu_fwd, 2, 0},
     {"relu_bwd", relu_bwd, 3, 0},         // dy, y in, dx out
+    {"adamw_amsgrad", adamw_step, 9, 0},  // p, g, m, v, vmax in; p, m, v, vmax out
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -137,6 +143,11 @@ int sf_bench_layers(int argc, char **argv) {
     b.si = alloc_fill((size_t)cpad, &r, 1.0f, 1.0f);
     b.dg = alloc_fill((size_t)cpad, &r, 0.0f, 0.0f);
     b.db = alloc_fill((size_t)cpad, &r, 0.0f, 0.0f);
+    b.param = (sf_param){.name = "w", .dtype = SF_DT_F32, .ndim = 1, .shape = {(int64_t)b.xfloats},
+                         .count = b.xfloats, .data = b.y, .grad = b.dy};
+    sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
+    oc.amsgrad = true;
+    b.opt = sf_opt_create(&oc, &b.param, 1);
     // Valid argmax and batch statistics for the backward cases.
     sf_maxpool2d_forward(b.py, b.am, b.x, &b.pool, b.vb);
     bn_fwd(&b, true);
@@ -193,5 +204,6 @@ int sf_bench_layers(int argc, char **argv) {
                      b.sm, b.si, b.dg, b.db};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sf_free_aligned(bufs[i]);
     sf_free_aligned(b.am);
+    sf_opt_free(b.opt);
     return 0;
 }

@@ -4,12 +4,14 @@
 // kernels cast each such scalar to float before using it, so the elementwise math below is float with
 // float-cast coefficients, while the bias corrections and step size are computed in double.
 #include "nn/adamw.h"
+#include "nn/adamw_kernel.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "util/util.h"
 
 sf_opt_config sf_opt_defaults(sf_opt_kind kind) {
@@ -72,23 +74,12 @@ void sf_opt_reset(sf_optimizer *o) {
     memset(o->step, 0, (size_t)o->n * sizeof(int64_t));
 }
 
-// p (count), g (count), m, v, vmax (count) [vmax NULL without amsgrad]
-static void adamw_update(float *p, const float *g, float *m, float *v, float *vmax, size_t count,
-                         const sf_opt_config *c, int64_t step) {
-    const float decay = (float)(1.0 - c->lr * c->weight_decay);
-    const float b1 = (float)c->beta1, one_m_b1 = (float)(1.0 - c->beta1);
-    const float b2 = (float)c->beta2, one_m_b2 = (float)(1.0 - c->beta2);
-    const double bc1 = 1.0 - pow(c->beta1, (double)step);
-    const double bc2 = 1.0 - pow(c->beta2, (double)step);
-    const float neg_step_size = (float)(-(c->lr / bc1));
-    const float bc2_sqrt = (float)sqrt(bc2);
-    const float eps = (float)c->eps;
-#pragma omp parallel for schedule(static) if (count > 32768)
-    for (size_t i = 0; i < count; i++) {
-        float pi = p[i] * decay;
+void sf_adamw_update_ref(float *p, const float *g, float *m, float *v, float *vmax, size_t n, const sf_adamw_coef *c) {
+    for (size_t i = 0; i < n; i++) {
+        float pi = p[i] * c->decay;
         float gi = g[i];
-        float mi = m[i] * b1 + one_m_b1 * gi;
-        float vi = v[i] * b2 + one_m_b2 * gi * gi;
+        float mi = m[i] * c->b1 + c->one_m_b1 * gi;
+        float vi = v[i] * c->b2 + c->one_m_b2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         float vd = vi;
@@ -96,8 +87,40 @@ static void adamw_update(float *p, const float *g, float *m, float *v, float *vm
             vd = vmax[i] > vi ? vmax[i] : vi;
             vmax[i] = vd;
         }
-        float denom = sqrtf(vd) / bc2_sqrt + eps;
-        p[i] = pi + neg_step_size * mi / denom;
+        float denom = sqrtf(vd) / c->bc2_sqrt + c->eps;
+        p[i] = pi + c->neg_step * mi / denom;
+    }
+}
+
+sf_adamw_fn sf_adamw_update_fn(void) {
+#if defined(__x86_64__)
+    switch (sf_isa_active()) {
+    case SF_ISA_AVX512: return sf_adamw_update_avx512;
+    case SF_ISA_AVX2: return sf_adamw_update_avx2;
+    default: break;
+    }
+#endif
+    return sf_adamw_update_ref;
+}
+
+// p (count), g (count), m, v, vmax (count) [vmax NULL without amsgrad]. The update is memory-bound (9
+// floats moved per parameter), so the threads split it in cache-line-aligned slices of the ISA path.
+static void adamw_update(float *p, const float *g, float *m, float *v, float *vmax, size_t count,
+                         const sf_opt_config *cfg, int64_t step) {
+    const double bc1 = 1.0 - pow(cfg->beta1, (double)step);
+    const double bc2 = 1.0 - pow(cfg->beta2, (double)step);
+    const sf_adamw_coef c = {
+        .decay = (float)(1.0 - cfg->lr * cfg->weight_decay),
+        .b1 = (float)cfg->beta1, .one_m_b1 = (float)(1.0 - cfg->beta1),
+        .b2 = (float)cfg->beta2, .one_m_b2 = (float)(1.0 - cfg->beta2),
+        .neg_step = (float)(-(cfg->lr / bc1)), .bc2_sqrt = (float)sqrt(bc2), .eps = (float)cfg->eps};
+    const sf_adamw_fn fn = sf_adamw_update_fn();
+    const size_t slice = 4096;  // floats: a multiple of 16 keeps each slice on 64-byte lines
+    const size_t n_slices = (count + slice - 1) / slice;
+#pragma omp parallel for schedule(static) if (count > 32768)
+    for (size_t s = 0; s < n_slices; s++) {
+        size_t i = s * slice, n = count - i < slice ? count - i : slice;
+        fn(p + i, g + i, m + i, v + i, vmax ? vmax + i : NULL, n, &c);
     }
 }
 
