@@ -148,7 +148,7 @@ static const char *parse_entry(sf_profile *p, int section, const char *key, cons
     if (!*name || strchr(name, '.')) return "a case name has no '.' (only <case>.margin)";
     sf_profile_baseline *b = baseline_slot(p, name, 1);
     if (!b) return strlen(name) >= sizeof p->baseline[0].key ? "case name longer than 47 characters"
-                                                               : "too many baselines (32 at most)";
+                                                               : "too many baselines (64 at most)";
     if (is_margin) {
         if (b->margin >= 0) return "repeated key";
         if (parse_double(val, 0.0, 0.999, &d)) return "expected a margin in [0, 1)";

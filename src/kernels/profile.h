@@ -42,7 +42,7 @@
 #include "kernels/conv2d_tuning.h"
 #include "kernels/cpu.h"
 
-#define SF_PROFILE_MAX_BASELINES 32
+#define SF_PROFILE_MAX_BASELINES 64
 #define SF_PROFILE_DEFAULT_MARGIN 0.25
 
 typedef struct {
