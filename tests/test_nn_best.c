@@ -13,3 +13,33 @@ Test(nn_best, s128_b5) { run_golden("best", 128, 5, tol); }
 // upsamples from 1x1 and 2x2. Train mode with batch 2 makes BatchNorm1d nearly degenerate (two values
 // per channel), hence the looser train-mode bound.
 Test(nn_best, s224_b2_logits) { run_forward_golden("best", 224, 2, 1e-4, 5e-3); }
+
+// The activation memory plan (graph.c): the ReLU after conv1 runs in place on the convolution's output,
+// the network input has no gradient buffer, and the scratch buffer is sized by the BatchNorm inputs
+// (conv2's output at most), not by the largest tensor (conv1's output).
+#include "nn/model_internal.h"
+
+Test(nn_best, activation_memory_plan) {
+    sf_model_config c = {.arch = "best", .n_classes = 42, .in_h = 96, .in_w = 96, .max_batch = 4};
+    char err[256];
+    sf_model *m = sf_model_create(&c, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    const sf_graph *g = &m->g;
+    const sf_layer *relu = &g->layers[1];
+    cr_assert_eq(relu->kind, SF_L_RELU);
+    cr_assert_eq(g->tensors[relu->out].data, g->tensors[relu->in].data, "conv1.1 does not run in place");
+    cr_assert_eq(g->tensors[relu->out].grad, g->tensors[relu->in].grad);
+    cr_assert_null(g->tensors[0].grad, "the input has a gradient buffer");
+    size_t all = 0, largest = 0;
+    for (int i = 0; i < g->n_tensors; i++) {
+        all += (g->tensors[i].floats + 15) / 16 * 16;
+        if (g->tensors[i].floats > largest) largest = g->tensors[i].floats;
+    }
+    size_t conv1_out = g->tensors[relu->in].floats, input = (g->tensors[0].floats + 15) / 16 * 16;
+    cr_assert_eq(g->act_floats, all - (conv1_out + 15) / 16 * 16);
+    cr_assert_eq(g->dact_floats, g->act_floats - input);
+    cr_assert_lt(g->scratch_floats, largest / 4, "scratch %zu floats, largest tensor %zu", g->scratch_floats, largest);
+    cr_log_info("best 96 px batch 4: activations %zu + gradients %zu + scratch %zu floats (one buffer per tensor "
+                "and direction: %zu)", g->act_floats, g->dact_floats, g->scratch_floats, 2 * all + largest);
+    sf_model_free(m);
+}

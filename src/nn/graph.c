@@ -155,25 +155,59 @@ void sf_graph_finalize(sf_graph *g) {
         g->buffers[i].data = g->buffer_arena + bytes;
         bytes += (g->buffers[i].count * sf_dtype_size(g->buffers[i].dtype) + 63) / 64 * 64;
     }
-    // Activations and their gradients; the scratch buffer holds the largest tensor.
-    g->act_floats = 0;
-    g->scratch_floats = 0;
-    for (int i = 0; i < g->n_tensors; i++) {
-        g->act_floats += round16(g->tensors[i].floats);
-        if (g->tensors[i].floats > g->scratch_floats) g->scratch_floats = g->tensors[i].floats;
+    // Activations and their gradients, with three savings over one buffer per tensor and direction:
+    //  - a ReLU whose input feeds nothing else and comes from a convolution or a linear layer (whose
+    //    backward passes never read their own output) runs in place: its output and gradient share the
+    //    input's storage;
+    //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient;
+    //  - the scratch buffer, which takes a gradient nobody keeps (BatchNorm's unneeded dx) or a second
+    //    contribution to a tensor with several consumers, is as large as the largest such tensor.
+    int *alias = sf_malloc(sizeof(int) * (size_t)g->n_tensors);  // tensor whose storage t uses (t itself: own)
+    int *producer = sf_malloc(sizeof(int) * (size_t)g->n_tensors);
+    for (int i = 0; i < g->n_tensors; i++) alias[i] = i, producer[i] = -1;
+    for (int i = 0; i < g->n_layers; i++) producer[g->layers[i].out] = i;
+    for (int i = 0; i < g->n_layers; i++) {
+        const sf_layer *l = &g->layers[i];
+        int pi = producer[l->in];
+        if (l->kind != SF_L_RELU || pi < 0 || g->tensors[l->in].consumers != 1) continue;
+        sf_layer_kind pk = g->layers[pi].kind;
+        if ((pk == SF_L_CONV || pk == SF_L_LINEAR) && g->tensors[l->out].floats == g->tensors[l->in].floats)
+            alias[l->out] = alias[l->in];
     }
+    bool input_grad = g->tensors[0].consumers != 1 || g->n_layers == 0 || g->layers[0].in != 0;
+    g->act_floats = g->dact_floats = 0;
+    g->scratch_floats = 16;
+    for (int i = 0; i < g->n_tensors; i++) {
+        if (alias[i] != i) continue;
+        g->act_floats += round16(g->tensors[i].floats);
+        if (i > 0 || input_grad) g->dact_floats += round16(g->tensors[i].floats);
+        if (g->tensors[i].consumers > 1 && g->tensors[i].floats > g->scratch_floats)
+            g->scratch_floats = g->tensors[i].floats;
+    }
+    for (int i = 0; i < g->n_layers; i++)
+        if (g->layers[i].kind == SF_L_BN && g->tensors[g->layers[i].in].floats > g->scratch_floats)
+            g->scratch_floats = g->tensors[g->layers[i].in].floats;
     g->act_arena = sf_aligned_alloc(g->act_floats * sizeof(float));
-    g->dact_arena = sf_aligned_alloc(g->act_floats * sizeof(float));
+    g->dact_arena = sf_aligned_alloc((g->dact_floats ? g->dact_floats : 16) * sizeof(float));
     g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
     // Zero once: blocked padding channels must read as zeros before any kernel has written them.
     memset(g->act_arena, 0, g->act_floats * sizeof(float));
-    memset(g->dact_arena, 0, g->act_floats * sizeof(float));
+    memset(g->dact_arena, 0, g->dact_floats * sizeof(float));
+    size_t doff = 0;
     off = 0;
     for (int i = 0; i < g->n_tensors; i++) {
+        if (alias[i] != i) {
+            g->tensors[i].data = g->tensors[alias[i]].data;
+            g->tensors[i].grad = g->tensors[alias[i]].grad;
+            continue;
+        }
         g->tensors[i].data = g->act_arena + off;
-        g->tensors[i].grad = g->dact_arena + off;
         off += round16(g->tensors[i].floats);
+        g->tensors[i].grad = i > 0 || input_grad ? g->dact_arena + doff : NULL;
+        if (i > 0 || input_grad) doff += round16(g->tensors[i].floats);
     }
+    free(alias);
+    free(producer);
     // Per-layer auxiliaries: BN statistics (2C floats) and maxpool argmax (one int per output float).
     size_t aux = 0, amax = 0;
     for (int i = 0; i < g->n_layers; i++) {

@@ -89,7 +89,7 @@ typedef struct {
     size_t param_floats;
     unsigned char *buffer_arena;
     float *act_arena, *dact_arena, *scratch;
-    size_t act_floats, scratch_floats;
+    size_t act_floats, dact_floats, scratch_floats;  // arena sizes (in-place ReLUs share their input's)
     float *aux_arena;    // BN saved statistics
     int32_t *argmax_arena;
     float *dlogits;      // (max_batch, K)
