@@ -134,6 +134,57 @@ size_t sf_tensor_floats_n(const sf_graph *g, int t, int n) {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
+// Offsets of the activation gradients in one arena, shared over time: the gradient of tensor r (with
+// the in-place tensors that alias it) is live in backward from the last layer reading it down to the
+// layer producing it, and two gradients whose live ranges are disjoint may use the same floats. Blocked
+// tensors with padding channels get floats of their own, never shared: their padding must stay zero,
+// and not every kernel writes it. Greedy, largest first, each at the lowest offset that overlaps no
+// live-range neighbour. goff[r] is set for every storage-owning r with a gradient; returns the total.
+static size_t plan_grad_offsets(const sf_graph *g, const int *alias, const int *producer, bool input_grad,
+                                size_t *goff) {
+    int n = g->n_tensors;
+    int *lo = sf_malloc(sizeof(int) * (size_t)n), *hi = sf_malloc(sizeof(int) * (size_t)n);
+    int *order = sf_malloc(sizeof(int) * (size_t)n), k = 0;
+    for (int t = 0; t < n; t++) lo[t] = producer[alias[t]], hi[t] = producer[alias[t]];
+    for (int i = 0; i < g->n_layers; i++) {
+        const sf_layer *l = &g->layers[i];
+        int ins[2] = {l->in, l->in2};
+        for (int j = 0; j < 2; j++)
+            if (ins[j] >= 0 && hi[alias[ins[j]]] < i) hi[alias[ins[j]]] = i;
+    }
+    if (hi[alias[n - 1]] < g->n_layers) hi[alias[n - 1]] = g->n_layers;  // dlogits are copied in first
+    for (int t = 0; t < n; t++) {
+        const sf_tensor *x = &g->tensors[t];
+        if (alias[t] != t || (t == 0 && !input_grad)) continue;
+        // Padded, or read by its producer's backward without any consumer writing it (stays zero): own floats.
+        if ((x->blocked && x->c % g->vb != 0) || (x->consumers == 0 && t != n - 1)) lo[t] = -1, hi[t] = g->n_layers + 1;
+        order[k++] = t;
+    }
+    for (int a = 1; a < k; a++)  // largest first (insertion sort: a few dozen tensors)
+        for (int b = a; b > 0 && g->tensors[order[b]].floats > g->tensors[order[b - 1]].floats; b--) {
+            int tmp = order[b];
+            order[b] = order[b - 1], order[b - 1] = tmp;
+        }
+    size_t total = 0;
+    for (int a = 0; a < k; a++) {
+        int t = order[a];
+        size_t need = round16(g->tensors[t].floats), at = 0;
+        for (bool moved = true; moved;) {  // bump past every placed, live-overlapping range that collides
+            moved = false;
+            for (int b = 0; b < a; b++) {
+                int u = order[b];
+                if (hi[u] < lo[t] || hi[t] < lo[u]) continue;
+                size_t u0 = goff[u], u1 = u0 + round16(g->tensors[u].floats);
+                if (at < u1 && u0 < at + need) at = u1, moved = true;
+            }
+        }
+        goff[t] = at;
+        if (at + need > total) total = at + need;
+    }
+    free(lo), free(hi), free(order);
+    return total;
+}
+
 void sf_graph_finalize(sf_graph *g) {
     g->param_floats = 0;
     for (int i = 0; i < g->n_params; i++) g->param_floats += round16(g->params[i].count);
@@ -159,7 +210,8 @@ void sf_graph_finalize(sf_graph *g) {
     //  - a ReLU whose input feeds nothing else and comes from a convolution or a linear layer (whose
     //    backward passes never read their own output) runs in place: its output and gradient share the
     //    input's storage;
-    //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient;
+    //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient,
+    //    and gradients whose backward live ranges do not meet share floats (plan_grad_offsets);
     //  - the scratch buffer, which takes a gradient nobody keeps (BatchNorm's unneeded dx) or a second
     //    contribution to a tensor with several consumers, is as large as the largest such tensor.
     int *alias = sf_malloc(sizeof(int) * (size_t)g->n_tensors);  // tensor whose storage t uses (t itself: own)
@@ -177,10 +229,11 @@ void sf_graph_finalize(sf_graph *g) {
     bool input_grad = g->tensors[0].consumers != 1 || g->n_layers == 0 || g->layers[0].in != 0;
     g->act_floats = g->dact_floats = 0;
     g->scratch_floats = 16;
+    size_t *goff = sf_malloc(sizeof(size_t) * (size_t)g->n_tensors);
+    g->dact_floats = plan_grad_offsets(g, alias, producer, input_grad, goff);
     for (int i = 0; i < g->n_tensors; i++) {
         if (alias[i] != i) continue;
         g->act_floats += round16(g->tensors[i].floats);
-        if (i > 0 || input_grad) g->dact_floats += round16(g->tensors[i].floats);
         if (g->tensors[i].consumers > 1 && g->tensors[i].floats > g->scratch_floats)
             g->scratch_floats = g->tensors[i].floats;
     }
@@ -193,7 +246,6 @@ void sf_graph_finalize(sf_graph *g) {
     // Zero once: blocked padding channels must read as zeros before any kernel has written them.
     memset(g->act_arena, 0, g->act_floats * sizeof(float));
     memset(g->dact_arena, 0, g->dact_floats * sizeof(float));
-    size_t doff = 0;
     off = 0;
     for (int i = 0; i < g->n_tensors; i++) {
         if (alias[i] != i) {
@@ -203,9 +255,9 @@ void sf_graph_finalize(sf_graph *g) {
         }
         g->tensors[i].data = g->act_arena + off;
         off += round16(g->tensors[i].floats);
-        g->tensors[i].grad = i > 0 || input_grad ? g->dact_arena + doff : NULL;
-        if (i > 0 || input_grad) doff += round16(g->tensors[i].floats);
+        g->tensors[i].grad = i > 0 || input_grad ? g->dact_arena + goff[i] : NULL;
     }
+    free(goff);
     free(alias);
     free(producer);
     // Per-layer auxiliaries: BN statistics (2C floats) and maxpool argmax (one int per output float).
