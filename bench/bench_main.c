@@ -1,6 +1,7 @@
 // bench_main.c: `springfield bench <suite> [options]` and `springfield bench all`.
 #include "bench/bench.h"
 #include "cli/commands.h"
+#include "kernels/profile.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,10 @@ int sf_cmd_bench(int argc, char **argv) {
         printf("\n");
         return argc < 2 ? 2 : 0;
     }
+    // Measure what training runs: the CPU's tuned profile (GEMM blocks, convolution blocking), as train does.
+    const sf_profile *prof = sf_profile_active();
+    fprintf(stderr, "bench: cpu profile %s%s%s%s\n", prof->name, prof->path[0] ? " (" : "", prof->path,
+            prof->path[0] ? ")" : "");
     if (!strcmp(argv[1], "all")) {
         int rc = 0;
         for (int i = 0; i < N_SUITES; i++) {

@@ -212,7 +212,9 @@ int sf_cmd_tune(int argc, char **argv) {
     snprintf(out.vendor, sizeof out.vendor, "%s", cpu->vendor);
     snprintf(out.brand, sizeof out.brand, "%s", cpu->name);
     out.family = cpu->family, out.model = cpu->model;
-    out.gemm_mc = best.mc, out.gemm_kc = best.kc, out.gemm_nc = best.nc;
+    // Only what was searched is written: the blocks read back from the GEMM are rounded to this ISA's
+    // register tile (MC 56 reads back as 60 on the avx2 path), which is no reason to change them.
+    if (strcmp(what, "conv") != 0) out.gemm_mc = best.mc, out.gemm_kc = best.kc, out.gemm_nc = best.nc;
     if (strcmp(what, "gemm") != 0)
         for (int c = 0; c < SF_CONV_N_CLASSES; c++) {
             out.conv_ocb[sf_isa_active()][c] = conv_ocb[c];
