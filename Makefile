@@ -65,7 +65,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) -DSF_HAVE_HWLOC=1
 LDLIBS = $(PKG_LIBS) -lm -lpthread
 LDFLAGS := $(OMP_LDFLAGS) $(SANFLAGS)
-BENCH_LIBS := $(if $(filter 0,$(OPENMP)),,-lopenblas -ldnnl)
+BENCH_LIBS := $(if $(filter 0,$(OPENMP)),,-ldnnl -ldl)  # OpenBLAS is dlopen'ed by bench/openblas_dl.c
 
 # Per-ISA translation units: a file named *_avx512.c, *_avx2.c or *_neon.c holds one ISA's micro-kernels
 # and gets that ISA's -m flags; nothing else does, so the binary runs on any x86-64.

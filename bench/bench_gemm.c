@@ -10,11 +10,11 @@
 // kernel (OPENBLAS_CORETYPE=Haswell). When the environment says otherwise the bench re-executes itself
 // with the environment fixed.
 #include "bench/bench.h"
+#include "bench/openblas_dl.h"
 #include "bench/openblas_env.h"
 #include "springfield.h"
 #include "kernels/sgemm_tuning.h"
 
-#include <cblas.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static void fix_openblas_env(void) {
     const char *core = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
     bool ok = avx2 ? (core && !strcmp(core, "Haswell") && !l2) : (!core && !l2);
     if (!ok && stage == 0) reexec_with(avx2 ? "Haswell" : NULL, 1);
-    const char *name = openblas_get_corename();
+    const char *name = sf_openblas()->get_corename();
     bool avx512_core = strstr(name, "SkylakeX") || strstr(name, "Cooperlake") || strstr(name, "SapphireRapids");
     if (sf_isa_active() == SF_ISA_AVX512 && !avx512_core && stage < 2) {
         setenv("SF_BENCH_GEMM_AUTODETECTED", name, 1);
@@ -85,7 +85,7 @@ static void run_ours(const problem *p) {
 
 static void run_openblas(const problem *p) {
     const gemm_case *g = p->c;
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->m, g->n,
+    sf_openblas()->sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->m, g->n,
                 g->k, 1.0f, p->a, g->ta ? g->m : g->k, p->b, g->tb ? g->k : g->n, 0.0f, p->c_out, g->n);
 }
 
@@ -132,14 +132,14 @@ int sf_bench_gemm(int argc, char **argv) {
         printf("{\"suite\":\"gemm\",\"isa\":\"%s\",\"kernel\":\"%s\",\"mr\":%d,\"nr\":%d,\"mc\":%d,\"kc\":%d,\"nc\":%d,"
                "\"peak1_gflops\":%.1f,\"openblas_core\":\"%s\",\"openblas_config\":\"%s\",\"openblas_coretype_env\":\"%s\","
                "\"openblas_autodetected\":\"%s\"}\n",
-               sf_isa_name(sf_isa_active()), kern, mr, nr, mc, kc, nc, peak1, openblas_get_corename(),
-               openblas_get_config(), core ? core : "", getenv("SF_BENCH_GEMM_AUTODETECTED") ? getenv("SF_BENCH_GEMM_AUTODETECTED") : "");
+               sf_isa_name(sf_isa_active()), kern, mr, nr, mc, kc, nc, peak1, sf_openblas()->get_corename(),
+               sf_openblas()->get_config(), core ? core : "", getenv("SF_BENCH_GEMM_AUTODETECTED") ? getenv("SF_BENCH_GEMM_AUTODETECTED") : "");
     else
         printf("gemm: ours %s (%s, MR %d NR %d MC %d KC %d NC %d), single-thread peak %.1f GFLOP/s\n"
                "gemm: OpenBLAS core %s, config \"%s\", OPENBLAS_CORETYPE=%s\n"
                "gemm: %s of %d interleaved repetitions, beta = 0; ratio = ours / OpenBLAS\n",
-               sf_isa_name(sf_isa_active()), kern, mr, nr, mc, kc, nc, peak1, openblas_get_corename(),
-               openblas_get_config(), core ? core : "(unset)", best ? "fastest" : "median", reps);
+               sf_isa_name(sf_isa_active()), kern, mr, nr, mc, kc, nc, peak1, sf_openblas()->get_corename(),
+               sf_openblas()->get_config(), core ? core : "(unset)", best ? "fastest" : "median", reps);
     const char *wait = getenv("OMP_WAIT_POLICY");
     if (!json && (!wait || strcasecmp(wait, "passive")) && only_threads != 1)
         printf("gemm: note: OMP_WAIT_POLICY=%s; on a host shared with other busy processes libgomp's spinning "
@@ -172,7 +172,7 @@ int sf_bench_gemm(int argc, char **argv) {
         int threads = only_threads > 0 ? only_threads : thread_list[ti];
         if (only_threads > 0 && ti > 0) break;
         sf_set_threads(threads);
-        openblas_set_num_threads(threads);
+        sf_openblas()->set_num_threads(threads);
         const double peak = peak1 * threads;
         for (int ci = 0; ci < N_CASES; ci++) {
             const gemm_case *g = &cases[ci];
@@ -207,7 +207,7 @@ int sf_bench_gemm(int argc, char **argv) {
                        "\"threads\":%d,\"isa\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"ref\":\"openblas-%s\","
                        "\"ref_gflops\":%.2f,\"ratio\":%.3f}\n",
                        shape, g->m, g->n, g->k, g->ta, g->tb, threads, sf_isa_name(sf_isa_active()), g_ours,
-                       100.0 * g_ours / peak, openblas_get_corename(), g_ref, g_ours / g_ref);
+                       100.0 * g_ours / peak, sf_openblas()->get_corename(), g_ref, g_ours / g_ref);
             else
                 printf("%-40s threads %d  ours %7.1f GFLOP/s %5.1f%% of peak  OpenBLAS %7.1f GFLOP/s  ratio %.2f\n",
                        shape, threads, g_ours, 100.0 * g_ours / peak, g_ref, g_ours / g_ref);

@@ -36,6 +36,7 @@
 // header prints both libraries' settings.
 #include "bench/bench.h"
 #include "bench/onednn_conv.h"
+#include "bench/openblas_dl.h"
 #include "bench/openblas_env.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -44,7 +45,6 @@
 #include "kernels/sgemm_tuning.h"
 #include "springfield.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -122,7 +122,7 @@ static void gemm_ours(pc_case *p) {
     sf_sgemm(false, false, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->n, 0.0f, p->c, p->n);
 }
 static void gemm_blas(pc_case *p) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->n, 0.0f,
+    sf_openblas()->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->n, 0.0f,
                 p->c, p->n);
 }
 static void conv_ours(pc_case *p) { sf_conv2d_forward(p->plan, p->y, p->x, p->wp, NULL); }
@@ -324,7 +324,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
     sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
     const int threads = (int)sf_opt_int(&o, "threads");
     sf_set_threads(threads);
-    openblas_set_num_threads(threads);
+    sf_openblas()->set_num_threads(threads);
     g_cpu_clock = threads == 1;
     const sf_profile *prof = sf_profile_active();
     const sf_cpu_info *cpu = sf_cpu();
@@ -338,7 +338,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
            cpu->model, isa, threads, threads == 1 ? "" : "s");
     printf("perf-check: profile %s%s%s%s; sgemm %s MC %d KC %d NC %d; OpenBLAS %s, OPENBLAS_CORETYPE=%s\n", prof->name,
            prof->path[0] ? " from " : " (no profile file for ", prof->path[0] ? prof->path : name,
-           prof->path[0] ? "" : ")", kern, mc, kc, nc, openblas_get_corename(),
+           prof->path[0] ? "" : ")", kern, mc, kc, nc, sf_openblas()->get_corename(),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
     const dnnl_version_t *dv = dnnl_version();
     printf("perf-check: oneDNN %d.%d.%d, max ISA %s, %d thread%s (OpenMP, shared with ours)\n", dv->major,

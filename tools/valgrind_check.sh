@@ -7,14 +7,12 @@
 #
 #   tools/valgrind_check.sh [build/springfield]      (make test-valgrind)
 #
-# Two settings keep the run about springfield's own memory:
+# One setting keeps the run about springfield's own memory:
 #  - JSIMD_FORCENONE=1: libjpeg-turbo's SIMD colour conversion and upsampling read whole vectors past
 #    the end of rows in its internal buffers and drop the extra lanes; memcheck cannot see that the
 #    lanes are dropped and reports every decoded pixel as uninitialised (thousands of reports reaching
 #    the loss and the checkpoint CRC). libjpeg-turbo documents this switch for valgrind; the scalar
 #    decoder gives the same pixels.
-#  - OPENBLAS_NUM_THREADS=1: OpenBLAS (linked for the bench yardstick only) then starts no thread pool
-#    of its own at load time, which would be a second, unjoined pool.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 SF=${1:-build/springfield}
@@ -22,7 +20,7 @@ command -v valgrind >/dev/null || { echo "valgrind_check: valgrind not found (ap
 [ -x "$SF" ] || { echo "valgrind_check: $SF not built"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/sf-valgrind.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-export JSIMD_FORCENONE=1 OPENBLAS_NUM_THREADS=1
+export JSIMD_FORCENONE=1
 
 # The data is drawn natively: 42 classes, 1-2 images each, about 5 batches of 8 per epoch.
 "$SF" train --out "$T/gen" --epochs 1 --synth-largest 2 --synth-smallest 1 --checkpoint-minutes 0 --threads 2 \
