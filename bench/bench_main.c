@@ -4,6 +4,7 @@
 #include "kernels/profile.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #pragma weak sf_bench_gemm
@@ -32,8 +33,9 @@ int sf_cmd_bench(int argc, char **argv) {
     }
     // Measure what training runs: the CPU's tuned profile (GEMM blocks, convolution blocking), as train does.
     const sf_profile *prof = sf_profile_active();
-    fprintf(stderr, "bench: cpu profile %s%s%s%s\n", prof->name, prof->path[0] ? " (" : "", prof->path,
-            prof->path[0] ? ")" : "");
+    if (!getenv("SF_BENCH_GEMM_REEXEC"))  // bench gemm re-executes itself for OpenBLAS: say it once
+            fprintf(stderr, "bench: cpu profile %s%s%s%s\n", prof->name, prof->path[0] ? " (" : "", prof->path,
+                prof->path[0] ? ")" : "");
     if (!strcmp(argv[1], "all")) {
         int rc = 0;
         for (int i = 0; i < N_SUITES; i++) {
