@@ -44,7 +44,7 @@ static const gemm_case cases[] = {
 static void reexec_with(const char *core, int stage) {
     char st[8];
     snprintf(st, sizeof st, "%d", stage);
-    sf_bench_reexec_openblas(core, "SF_BENCH_GEMM_REEXEC", st, "bench gemm");
+    sf_bench_reexec_openblas(core, SF_BENCH_GEMM_REEXEC, st, "bench gemm");
 }
 
 // Stage 0 -> 1: the environment the comparison asks for (AVX2 path: Haswell; otherwise both unset, so
@@ -52,7 +52,7 @@ static void reexec_with(const char *core, int stage) {
 // pre-AVX core (0.3.21 picks Prescott on Emerald Rapids); on the AVX-512 path that would be no opponent
 // at all, so it gets its SkylakeX kernel instead, and the header line says so.
 static void fix_openblas_env(void) {
-    const char *st = getenv("SF_BENCH_GEMM_REEXEC");
+    const char *st = getenv(SF_BENCH_GEMM_REEXEC);
     const int stage = st ? atoi(st) : 0;
     const bool avx2 = sf_isa_active() == SF_ISA_AVX2;
     const char *core = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");

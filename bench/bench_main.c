@@ -1,5 +1,6 @@
 // bench_main.c: `springfield bench <suite> [options]` and `springfield bench all`.
 #include "bench/bench.h"
+#include "bench/openblas_env.h"
 #include "cli/commands.h"
 #include "kernels/profile.h"
 
@@ -33,8 +34,8 @@ int sf_cmd_bench(int argc, char **argv) {
     }
     // Measure what training runs: the CPU's tuned profile (GEMM blocks, convolution blocking), as train does.
     const sf_profile *prof = sf_profile_active();
-    if (!getenv("SF_BENCH_GEMM_REEXEC"))  // bench gemm re-executes itself for OpenBLAS: say it once
-            fprintf(stderr, "bench: cpu profile %s%s%s%s\n", prof->name, prof->path[0] ? " (" : "", prof->path,
+    if (!getenv(SF_BENCH_GEMM_REEXEC))  // bench gemm re-executes itself for OpenBLAS: say it once
+        fprintf(stderr, "bench: cpu profile %s%s%s%s\n", prof->name, prof->path[0] ? " (" : "", prof->path,
                 prof->path[0] ? ")" : "");
     if (!strcmp(argv[1], "all")) {
         int rc = 0;

@@ -7,6 +7,9 @@
 // Re-executes this process with its full command line (from /proc/self/cmdline: a suite's argv is only
 // its slice of it), with OPENBLAS_CORETYPE=core (NULL: unset), OPENBLAS_L2_SIZE unset and the loop guard
 // guard_var=guard_val set. Returns only if that fails, after a warning that starts with `who`.
+// The loop guard of `bench gemm`'s re-execution; set in the re-executed child.
+#define SF_BENCH_GEMM_REEXEC "SF_BENCH_GEMM_REEXEC"
+
 void sf_bench_reexec_openblas(const char *core, const char *guard_var, const char *guard_val, const char *who);
 
 #endif

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const sf_opt_spec spec[] = {
@@ -193,8 +192,9 @@ int sf_cmd_tune(int argc, char **argv) {
     }
     int conv_ocb[SF_CONV_N_CLASSES], conv_across[SF_CONV_N_CLASSES];
     if (strcmp(what, "gemm") != 0) {
-        printf("tune: convolution: ISA %s, %.0f s budget over %d layer classes (forward + backward-data, 1 thread)\n",
-               sf_isa_name(sf_isa_active()), sf_opt_float(&o, "conv-seconds"), SF_CONV_N_CLASSES);
+        printf("tune: convolution: ISA %s, %.0f s budget over %d layer classes (forward + backward-data, %d "
+               "thread%s)\n", sf_isa_name(sf_isa_active()), sf_opt_float(&o, "conv-seconds"), SF_CONV_N_CLASSES,
+               sf_threads(), sf_threads() == 1 ? "" : "s");
         fflush(stdout);
         sf_tune_conv(sf_opt_float(&o, "conv-seconds"), threshold, conv_ocb, conv_across);
     }

@@ -90,10 +90,10 @@ static const sf_conv_isa *isa_kernels(sf_isa isa) {
     }
 }
 
-static const sf_conv_isa *pick_isa(void) {
-    const sf_conv_isa *k = isa_kernels(sf_isa_active());
-    return k ? k : &sf_conv_isa_scalar;
-}
+// The path whose kernels run: the active ISA's, or scalar where this build has none for it.
+static sf_isa kernel_isa(void) { return isa_kernels(sf_isa_active()) ? sf_isa_active() : SF_ISA_SCALAR; }
+
+static const sf_conv_isa *pick_isa(void) { return isa_kernels(kernel_isa()); }
 
 // The profile's register blocking per [isa][class] (conv2d_tuning.h); -1: the ISA's default.
 static int g_ocb[SF_CONV_N_ISAS][SF_CONV_N_CLASSES] = {
@@ -239,8 +239,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->nthr = imax(sf_threads(), omp_get_max_threads());
     int kk = s->kh * s->kw;
     int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
-    sf_isa which = isa_kernels(sf_isa_active()) ? sf_isa_active() : SF_ISA_SCALAR;
-    sf_conv_get_tuning(which, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
+    sf_conv_get_tuning(kernel_isa(), sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
     conv_dir *f = &p->fwd;
     f->icb = x_plain ? 1 : vb;

@@ -206,12 +206,12 @@ void sf_graph_finalize(sf_graph *g) {
         g->buffers[i].data = g->buffer_arena + bytes;
         bytes += (g->buffers[i].count * sf_dtype_size(g->buffers[i].dtype) + 63) / 64 * 64;
     }
-    // Activations and their gradients, with three savings over one buffer per tensor and direction:
+    // Activations and their gradients, with four savings over one buffer per tensor and direction:
     //  - a ReLU whose input feeds nothing else and comes from a convolution or a linear layer (whose
     //    backward passes never read their own output) runs in place: its output and gradient share the
     //    input's storage;
-    //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient,
-    //    and gradients whose backward live ranges do not meet share floats (plan_grad_offsets);
+    //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient;
+    //  - gradients whose backward live ranges do not meet share floats (plan_grad_offsets);
     //  - the scratch buffer, which takes a gradient nobody keeps (BatchNorm's unneeded dx) or a second
     //    contribution to a tensor with several consumers, is as large as the largest such tensor.
     int *alias = sf_malloc(sizeof(int) * (size_t)g->n_tensors);  // tensor whose storage t uses (t itself: own)
@@ -227,7 +227,7 @@ void sf_graph_finalize(sf_graph *g) {
             alias[l->out] = alias[l->in];
     }
     bool input_grad = g->tensors[0].consumers != 1 || g->n_layers == 0 || g->layers[0].in != 0;
-    g->act_floats = g->dact_floats = 0;
+    g->act_floats = 0;
     g->scratch_floats = 16;
     size_t *goff = sf_malloc(sizeof(size_t) * (size_t)g->n_tensors);
     g->dact_floats = plan_grad_offsets(g, alias, producer, input_grad, goff);
