@@ -71,25 +71,19 @@ typedef struct {
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
 } our_layer;
 
-static float *filled(size_t n) {
-    float *p = sf_aligned_alloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = 0.01f * (float)(i % 89) - 0.4f;
-    return p;
-}
-
 static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo) {
     int vb = sf_vb();
     o->plan = sf_conv2d_plan_create_algo(s, first, true, algo);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
-    o->x = filled(xn);
-    o->dx = filled(xn);
-    o->y = filled(yn);
-    o->dy = filled(yn);
-    o->w = filled(wn);
-    o->dw = filled(wn);
-    o->bias = filled(s->co);
-    o->db = filled(s->co);
+    o->x = sf_alloc_uniform(xn, -0.5f, 0.5f, 1);
+    o->dx = sf_alloc_uniform(xn, -0.5f, 0.5f, 2);
+    o->y = sf_alloc_uniform(yn, -0.5f, 0.5f, 3);
+    o->dy = sf_alloc_uniform(yn, -0.5f, 0.5f, 4);
+    o->w = sf_alloc_uniform(wn, -0.5f, 0.5f, 5);
+    o->dw = sf_alloc_uniform(wn, -0.5f, 0.5f, 6);
+    o->bias = sf_alloc_uniform(s->co, -0.5f, 0.5f, 7);
+    o->db = sf_alloc_uniform(s->co, -0.5f, 0.5f, 8);
     o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan) * sizeof(float));
     sf_conv2d_pack_weights(o->plan, o->wp, o->w);
 }

@@ -97,12 +97,6 @@ static double time_one(void (*fn)(ctx *), ctx *b) {
     return sf_now() - t0;
 }
 
-static float *alloc_fill(size_t n, sf_rng *r, float lo, float hi) {
-    float *p = sf_aligned_alloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = sf_rng_uniform_range(r, lo, hi);
-    return p;
-}
-
 int sf_bench_layers(int argc, char **argv) {
     bool json = false;
     int only_threads = 0, reps = 9;
@@ -124,25 +118,23 @@ int sf_bench_layers(int argc, char **argv) {
     b.xfloats = sf_blocked_floats(b.n, b.c, b.h, b.w, b.vb);
     b.pfloats = sf_blocked_floats(b.n, b.c, b.pool.oh, b.pool.ow, b.vb);
     int cpad = sf_cblocks(b.c, b.vb) * b.vb;
-    sf_rng r;
-    sf_rng_seed(&r, 2, 3);
-    b.x = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
-    b.dy = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
-    b.y = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
-    b.dx = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
-    b.py = alloc_fill(b.pfloats, &r, -1.0f, 1.0f);
-    b.pdy = alloc_fill(b.pfloats, &r, -1.0f, 1.0f);
-    b.copy_src = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
-    b.copy_dst = alloc_fill(b.xfloats, &r, -1.0f, 1.0f);
+    b.x = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 1);
+    b.dy = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 2);
+    b.y = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 3);
+    b.dx = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 4);
+    b.py = sf_alloc_uniform(b.pfloats, -1.0f, 1.0f, 5);
+    b.pdy = sf_alloc_uniform(b.pfloats, -1.0f, 1.0f, 6);
+    b.copy_src = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 7);
+    b.copy_dst = sf_alloc_uniform(b.xfloats, -1.0f, 1.0f, 8);
     b.am = sf_aligned_alloc(b.pfloats * sizeof(int32_t));
-    b.gamma = alloc_fill((size_t)cpad, &r, 0.5f, 1.5f);
-    b.beta = alloc_fill((size_t)cpad, &r, -0.5f, 0.5f);
-    b.rm = alloc_fill((size_t)cpad, &r, -0.1f, 0.1f);
-    b.rv = alloc_fill((size_t)cpad, &r, 0.9f, 1.1f);
-    b.sm = alloc_fill((size_t)cpad, &r, 0.0f, 0.0f);
-    b.si = alloc_fill((size_t)cpad, &r, 1.0f, 1.0f);
-    b.dg = alloc_fill((size_t)cpad, &r, 0.0f, 0.0f);
-    b.db = alloc_fill((size_t)cpad, &r, 0.0f, 0.0f);
+    b.gamma = sf_alloc_uniform((size_t)cpad, 0.5f, 1.5f, 9);
+    b.beta = sf_alloc_uniform((size_t)cpad, -0.5f, 0.5f, 10);
+    b.rm = sf_alloc_uniform((size_t)cpad, -0.1f, 0.1f, 11);
+    b.rv = sf_alloc_uniform((size_t)cpad, 0.9f, 1.1f, 12);
+    b.sm = sf_alloc_uniform((size_t)cpad, 0.0f, 0.0f, 13);
+    b.si = sf_alloc_uniform((size_t)cpad, 1.0f, 1.0f, 14);
+    b.dg = sf_alloc_uniform((size_t)cpad, 0.0f, 0.0f, 15);
+    b.db = sf_alloc_uniform((size_t)cpad, 0.0f, 0.0f, 16);
     b.param = (sf_param){.name = "w", .dtype = SF_DT_F32, .ndim = 1, .shape = {(int64_t)b.xfloats},
                          .count = b.xfloats, .data = b.y, .grad = b.dy};
     sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);

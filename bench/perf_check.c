@@ -99,6 +99,7 @@ typedef enum { PC_GEMM, PC_CONV_REF, PC_CONV_ONEDNN, PC_TRAIN } pc_kind;
 typedef struct pc_case pc_case;
 struct pc_case {
     char key[48];
+    const char *base;  // the baseline key without its ISA suffix
     const char *what;
     pc_kind kind;
     void (*ours)(pc_case *);
@@ -139,12 +140,6 @@ static void train_step(pc_case *p) {
     sf_opt_step(p->opt);
 }
 
-static float *filled(size_t n, float scale) {
-    float *v = sf_aligned_alloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) v[i] = scale * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
-    return v;
-}
-
 // oneDNN's engine and stream, created for the first oneDNN case (after the ISA limit is set).
 static dnnl_engine_t g_dnnl_eng;
 static dnnl_stream_t g_dnnl_stream;
@@ -154,14 +149,14 @@ static void conv_onednn_setup(pc_case *p) {
     size_t xn = p->x_plain ? (size_t)s->n * s->ci * s->ih * s->iw
                            : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, sf_vb());
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, sf_vb()), wn = (size_t)s->co * s->ci * s->kh * s->kw;
-    p->x = filled(xn, 1.0f);
-    p->dx = filled(xn, 0.0f);
-    p->y = filled(yn, 0.0f);
-    p->dy = filled(yn, 0.1f);
-    p->w = filled(wn, 0.1f);
-    p->dw = filled(wn, 0.0f);
-    p->bias = filled((size_t)s->co, 0.1f);
-    p->db = filled((size_t)s->co, 0.0f);
+    p->x = sf_alloc_uniform(xn, -1.0f, 1.0f, 1);
+    p->dx = sf_alloc_uniform(xn, 0.0f, 0.0f, 2);
+    p->y = sf_alloc_uniform(yn, 0.0f, 0.0f, 3);
+    p->dy = sf_alloc_uniform(yn, -0.1f, 0.1f, 4);
+    p->w = sf_alloc_uniform(wn, -0.1f, 0.1f, 5);
+    p->dw = sf_alloc_uniform(wn, 0.0f, 0.0f, 6);
+    p->bias = sf_alloc_uniform((size_t)s->co, -0.1f, 0.1f, 7);
+    p->db = sf_alloc_uniform((size_t)s->co, 0.0f, 0.0f, 8);
     p->plan = sf_conv2d_plan_create(s, p->x_plain, true);
     p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
     sf_conv2d_pack_weights(p->plan, p->wp, p->w);
@@ -183,7 +178,7 @@ static void train_setup(pc_case *p) {
     sf_opt_config oc = sf_opt_defaults(SF_OPT_ADAMW);
     oc.amsgrad = true;
     p->opt = sf_opt_create(&oc, sf_model_param(p->model, 0), sf_model_n_params(p->model));
-    p->x = filled((size_t)p->batch * 3 * p->size * p->size, 2.0f);
+    p->x = sf_alloc_uniform((size_t)p->batch * 3 * p->size * p->size, -2.0f, 2.0f, 9);
     p->labels = sf_malloc((size_t)p->batch * sizeof *p->labels);
     for (int i = 0; i < p->batch; i++) p->labels[i] = (i * 7) % 42;
     p->flops = 3.0 * sf_model_flops_per_image(p->model) * p->batch;
@@ -191,9 +186,9 @@ static void train_setup(pc_case *p) {
 
 static void case_setup(pc_case *p) {
     if (p->kind == PC_GEMM) {
-        p->a = filled((size_t)p->m * p->k, 1.0f);
-        p->b = filled((size_t)p->k * p->n, 1.0f);
-        p->c = filled((size_t)p->m * p->n, 0.0f);
+        p->a = sf_alloc_uniform((size_t)p->m * p->k, -1.0f, 1.0f, 10);
+        p->b = sf_alloc_uniform((size_t)p->k * p->n, -1.0f, 1.0f, 11);
+        p->c = sf_alloc_uniform((size_t)p->m * p->n, 0.0f, 0.0f, 12);
         p->flops = 2.0 * p->m * p->n * p->k;
     } else if (p->kind == PC_CONV_ONEDNN) {
         conv_onednn_setup(p);
@@ -205,10 +200,10 @@ static void case_setup(pc_case *p) {
         // costs it nothing and leaves both doing the same arithmetic.
         size_t xn = sf_blocked_floats(s->n, s->ci, s->ih, s->iw, sf_vb());
         size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, sf_vb());
-        p->x = filled(xn, 1.0f);
-        p->w = filled((size_t)s->co * s->ci * s->kh * s->kw, 0.1f);
-        p->y = filled(yn, 0.0f);
-        p->y_ref = filled((size_t)s->n * s->co * s->oh * s->ow, 0.0f);
+        p->x = sf_alloc_uniform(xn, -1.0f, 1.0f, 13);
+        p->w = sf_alloc_uniform((size_t)s->co * s->ci * s->kh * s->kw, -0.1f, 0.1f, 14);
+        p->y = sf_alloc_uniform(yn, 0.0f, 0.0f, 15);
+        p->y_ref = sf_alloc_uniform((size_t)s->n * s->co * s->oh * s->ow, 0.0f, 0.0f, 16);
         p->plan = sf_conv2d_plan_create(s, false, true);
         p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
         sf_conv2d_pack_weights(p->plan, p->wp, p->w);
@@ -348,38 +343,29 @@ int sf_cmd_perf_check(int argc, char **argv) {
     const sf_conv2d_shape mid = sf_conv2d_shape_make(4, 64, 28, 28, 64, 3, 3, 1, 1);
     const sf_conv2d_shape first = sf_conv2d_shape_make(4, 3, 96, 96, 32, 7, 7, 2, 0);
     pc_case cases[] = {
-        {.what = "sgemm / OpenBLAS, 512^3", .kind = PC_GEMM, .ours = gemm_ours, .yard = gemm_blas, .m = 512,
-         .n = 512, .k = 512},
-        {.what = "sgemm / OpenBLAS, conv 3x3 as GEMM", .kind = PC_GEMM, .ours = gemm_ours, .yard = gemm_blas,
-         .m = 128, .n = 784, .k = 1152},
-        {.what = "sgemm / FMA peak, 512^3", .kind = PC_GEMM, .ours = gemm_ours, .yard = NULL, .m = 512, .n = 512,
-         .k = 512},
-        {.what = "conv fwd / reference, 3x3 64->64 28x28", .kind = PC_CONV_REF, .ours = conv_ours, .yard = conv_ref,
-         .conv = sf_conv2d_shape_make(1, 64, 28, 28, 64, 3, 3, 1, 1)},
-        {.what = "conv fwd / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
-         .yard = conv_onednn, .conv = mid, .dir = 0},
-        {.what = "conv bwd data / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
-         .yard = conv_onednn, .conv = mid, .dir = 1},
-        {.what = "conv bwd weights / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
-         .yard = conv_onednn, .conv = mid, .dir = 2},
-        {.what = "conv fwd / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in", .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours,
-         .yard = conv_onednn, .conv = first, .x_plain = true, .dir = 0},
-        {.what = "conv bwd weights / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in", .kind = PC_CONV_ONEDNN,
-         .ours = conv_dir_ours, .yard = conv_onednn, .conv = first, .x_plain = true, .dir = 2},
-        {.what = "train step / FMA peak, simple 96px batch 16", .kind = PC_TRAIN, .ours = train_step, .yard = NULL,
-         .arch = "simple", .size = 96, .batch = 16},
+        {.base = "sgemm_vs_openblas_512", .what = "sgemm / OpenBLAS, 512^3", .kind = PC_GEMM, .ours = gemm_ours,
+         .yard = gemm_blas, .m = 512, .n = 512, .k = 512},
+        {.base = "sgemm_vs_openblas_conv", .what = "sgemm / OpenBLAS, conv 3x3 as GEMM", .kind = PC_GEMM,
+         .ours = gemm_ours, .yard = gemm_blas, .m = 128, .n = 784, .k = 1152},
+        {.base = "sgemm_vs_peak_512", .what = "sgemm / FMA peak, 512^3", .kind = PC_GEMM, .ours = gemm_ours,
+         .yard = NULL, .m = 512, .n = 512, .k = 512},
+        {.base = "conv_fwd_vs_ref_64x28", .what = "conv fwd / reference, 3x3 64->64 28x28", .kind = PC_CONV_REF,
+         .ours = conv_ours, .yard = conv_ref, .conv = sf_conv2d_shape_make(1, 64, 28, 28, 64, 3, 3, 1, 1)},
+        {.base = "conv_fwd_vs_onednn_64x28", .what = "conv fwd / oneDNN, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN,
+         .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 0},
+        {.base = "conv_bwd_data_vs_onednn_64x28", .what = "conv bwd data / oneDNN, 3x3 64->64 28x28 b4",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 1},
+        {.base = "conv_bwd_weights_vs_onednn_64x28", .what = "conv bwd weights / oneDNN, 3x3 64->64 28x28 b4",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 2},
+        {.base = "conv_fwd_vs_onednn_3x96", .what = "conv fwd / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = first, .x_plain = true,
+         .dir = 0},
+        {.base = "conv_bwd_weights_vs_onednn_3x96", .what = "conv bwd weights / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = first, .x_plain = true,
+         .dir = 2},
+        {.base = "train_step_vs_peak_simple_s96_b16", .what = "train step / FMA peak, simple 96px batch 16",
+         .kind = PC_TRAIN, .ours = train_step, .yard = NULL, .arch = "simple", .size = 96, .batch = 16},
     };
-    const char *bases[] = {"sgemm_vs_openblas_512",
-                           "sgemm_vs_openblas_conv",
-                           "sgemm_vs_peak_512",
-                           "conv_fwd_vs_ref_64x28",
-                           "conv_fwd_vs_onednn_64x28",
-                           "conv_bwd_data_vs_onednn_64x28",
-                           "conv_bwd_weights_vs_onednn_64x28",
-                           "conv_fwd_vs_onednn_3x96",
-                           "conv_bwd_weights_vs_onednn_3x96",
-                           "train_step_vs_peak_simple_s96_b16"};
-    _Static_assert(sizeof bases / sizeof bases[0] == sizeof cases / sizeof cases[0], "one key per case");
     const int n_cases = (int)(sizeof cases / sizeof cases[0]);
     double ratios[sizeof cases / sizeof cases[0]] = {0};
     const char *filter = sf_opt_str(&o, "case");
@@ -389,7 +375,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
     printf("\n%-40s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
     for (int i = 0; i < n_cases; i++) {
         pc_case *p = &cases[i];
-        snprintf(p->key, sizeof p->key, "%s_%s", bases[i], isa);
+        snprintf(p->key, sizeof p->key, "%s_%s", p->base, isa);
         if (filter && !strstr(p->key, filter)) continue;
         case_setup(p);
         if (p->kind == PC_CONV_ONEDNN && !p->dn.ok) {

@@ -46,12 +46,6 @@ typedef struct {
     int n_cands;
 } ctx;
 
-static float *filled(size_t n, unsigned seed) {
-    float *v = sf_aligned_alloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) v[i] = (float)((i * 2654435761u + seed) % 1000) / 500.0f - 1.0f;
-    return v;
-}
-
 // The plan for (ocb, across), built once with those values set and kept for later races.
 static const cand *get_cand(ctx *c, int ocb, int across) {
     for (int i = 0; i < c->n_cands; i++)
@@ -81,10 +75,10 @@ static void tune_class(sf_conv_class cls, double budget, double threshold, int *
     c.s = sf_conv2d_shape_make(l->n, l->ci, l->h, l->w, l->co, l->k, l->k, l->stride, l->pad);
     int vb = sf_vb();
     size_t nx = c.plain ? (size_t)l->n * l->ci * l->h * l->w : sf_blocked_floats(l->n, l->ci, l->h, l->w, vb);
-    c.x = filled(nx, 1);
-    c.dx = filled(nx, 2);
-    c.w = filled((size_t)l->co * l->ci * l->k * l->k, 3);
-    c.y = filled(sf_blocked_floats(l->n, l->co, c.s.oh, c.s.ow, vb), 4);
+    c.x = sf_alloc_uniform(nx, -1.0f, 1.0f, 1);
+    c.dx = sf_alloc_uniform(nx, -1.0f, 1.0f, 2);
+    c.w = sf_alloc_uniform((size_t)l->co * l->ci * l->k * l->k, -1.0f, 1.0f, 3);
+    c.y = sf_alloc_uniform(sf_blocked_floats(l->n, l->co, c.s.oh, c.s.ow, vb), -1.0f, 1.0f, 4);
     for (size_t i = 0; i < (size_t)l->co * l->ci * l->k * l->k; i++) c.w[i] *= 0.05f;
 
     int start_ocb, start_across;

@@ -95,11 +95,12 @@ static sf_isa kernel_isa(void) { return isa_kernels(sf_isa_active()) ? sf_isa_ac
 
 static const sf_conv_isa *pick_isa(void) { return isa_kernels(kernel_isa()); }
 
-// The profile's register blocking per [isa][class] (conv2d_tuning.h); -1: the ISA's default.
-static int g_ocb[SF_CONV_N_ISAS][SF_CONV_N_CLASSES] = {
-    {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}};
-static int g_across[SF_CONV_N_ISAS][SF_CONV_N_CLASSES] = {
-    {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}};
+// The profile's register blocking per [isa][class] (conv2d_tuning.h); a knob not set keeps the ISA's default.
+typedef struct {
+    bool ocb_set, across_set;
+    int ocb, across;
+} conv_knobs;
+static conv_knobs g_knobs[SF_CONV_N_ISAS][SF_CONV_N_CLASSES];  // all unset: the built-in defaults
 static const char *const class_names[SF_CONV_N_CLASSES] = {"first", "1x1", "kxk", "strided"};
 
 sf_conv_class sf_conv_class_of(const sf_conv2d_shape *s, bool x_plain) {
@@ -131,16 +132,16 @@ int sf_conv_set_tuning(sf_isa isa, sf_conv_class c, int ocb, int across) {
     int max = isa_kernels(isa) ? sf_conv_max_ocb(isa) : SF_CONV_MAX_OCB;
     if (ocb != -1 && (ocb < 1 || ocb > max)) return -1;
     if (across < -1 || across > 4096) return -1;
-    g_ocb[isa][c] = ocb;
-    g_across[isa][c] = across;
+    g_knobs[isa][c] = (conv_knobs){.ocb_set = ocb != -1, .across_set = across != -1, .ocb = ocb, .across = across};
     return 0;
 }
 
 int sf_conv_get_tuning(sf_isa isa, sf_conv_class c, int *ocb, int *across) {
     const sf_conv_isa *k = (unsigned)isa < SF_CONV_N_ISAS ? isa_kernels(isa) : NULL;
     if (!k || (unsigned)c >= SF_CONV_N_CLASSES) return -1;
-    if (ocb) *ocb = g_ocb[isa][c] > 0 ? g_ocb[isa][c] : k->pref_ocb;
-    if (across) *across = g_across[isa][c] >= 0 ? g_across[isa][c] : k->across_below;
+    const conv_knobs *t = &g_knobs[isa][c];
+    if (ocb) *ocb = t->ocb_set ? t->ocb : k->pref_ocb;
+    if (across) *across = t->across_set ? t->across : k->across_below;
     return 0;
 }
 

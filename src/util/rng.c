@@ -1,6 +1,8 @@
 // rng.c: PCG32 (XSH-RR output), see rng.h.
 #include "util/rng.h"
 
+#include "util/util.h"
+
 uint32_t sf_rng_u32(sf_rng *r) {
     uint64_t old = r->state;
     r->state = old * 6364136223846793005ULL + r->inc;
@@ -38,3 +40,11 @@ static uint64_t splitmix(uint64_t z) {
 }
 
 uint64_t sf_hash64(uint64_t a, uint64_t b, uint64_t c) { return splitmix(splitmix(splitmix(a) ^ b) ^ c); }
+
+float *sf_alloc_uniform(size_t n, float lo, float hi, uint64_t seed) {
+    float *v = sf_aligned_alloc(n * sizeof(float));
+    sf_rng r;
+    sf_rng_seed(&r, seed, 0);
+    for (size_t i = 0; i < n; i++) v[i] = lo == hi ? lo : sf_rng_uniform_range(&r, lo, hi);
+    return v;
+}

@@ -4,6 +4,7 @@
 #ifndef SF_RNG_H
 #define SF_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -20,5 +21,9 @@ float sf_rng_uniform_range(sf_rng *r, float lo, float hi);
 uint32_t sf_rng_below(sf_rng *r, uint32_t n);
 // Mix several integers into one well-spread 64-bit seed (splitmix64 finaliser).
 uint64_t sf_hash64(uint64_t a, uint64_t b, uint64_t c);
+
+// A new aligned buffer v (n) of floats uniform in [lo, hi) from stream `seed` (lo == hi: all lo); for
+// benchmark and tuning inputs. Free with sf_free_aligned.
+float *sf_alloc_uniform(size_t n, float lo, float hi, uint64_t seed);
 
 #endif
