@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "springfield.h"
 
@@ -68,4 +69,37 @@ Test(activation, finite_differences) {
     }
     cr_log_info("finite differences: max abs err %.2e", err);
     cr_expect_leq(err, 1e-5);
+}
+
+// The bitmask pair against the plain pair, bit for bit: odd lengths (partial last byte), both sides of
+// the threading threshold, specials (zeros of both signs, tiny values, NaN), and in place.
+Test(activation, mask_matches_plain) {
+    const size_t sizes[] = {1, 7, 8, 9, 63, 1000003};
+    sf_rng g;
+    sf_rng_seed(&g, 12, 12);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t n = sizes[s];
+        float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float)), *yi = malloc(n * sizeof(float));
+        float *dy = malloc(n * sizeof(float)), *dx = malloc(n * sizeof(float)), *dxi = malloc(n * sizeof(float));
+        uint8_t *mask = malloc(sf_relu_mask_bytes(n));
+        const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, NAN, -NAN};
+        for (size_t i = 0; i < n; i++) {
+            x[i] = i % 11 == 3 ? special[(i / 11) % 6] : sf_rng_uniform_range(&g, -1.0f, 1.0f);
+            dy[i] = dxi[i] = sf_rng_uniform_range(&g, -1.0f, 1.0f);
+            yi[i] = x[i];
+        }
+        sf_relu_forward(y, x, n);
+        sf_relu_backward(dx, dy, y, n);
+        sf_relu_forward_mask(yi, mask, yi, n);  // in place
+        sf_relu_backward_mask(dxi, dxi, mask, n);
+        size_t bad_y = 0, bad_dx = 0, bad_bit = 0;
+        for (size_t i = 0; i < n; i++) {
+            bad_y += memcmp(&y[i], &yi[i], sizeof(float)) != 0;
+            bad_dx += memcmp(&dx[i], &dxi[i], sizeof(float)) != 0;
+            bad_bit += ((mask[i / 8] >> (i % 8)) & 1) != (y[i] > 0.0f);
+        }
+        cr_log_info("relu mask, %zu floats: %zu y, %zu dx, %zu mask-bit mismatches", n, bad_y, bad_dx, bad_bit);
+        cr_expect_eq(bad_y + bad_dx + bad_bit, 0, "n=%zu", n);
+        free(x), free(y), free(yi), free(dy), free(dx), free(dxi), free(mask);
+    }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/activation.h"
 #include "kernels/layout.h"
 #include "util/util.h"
 
@@ -42,7 +43,7 @@ void sf_graph_release(sf_graph *g) {
     sf_free_aligned(g->grad_arena);
     sf_free_aligned(g->buffer_arena);
     sf_free_aligned(g->act_arena);
-    sf_free_aligned(g->dact_arena);
+    sf_free_aligned(g->mask_arena);
     sf_free_aligned(g->scratch);
     sf_free_aligned(g->aux_arena);
     sf_free_aligned(g->argmax_arena);
@@ -134,54 +135,101 @@ size_t sf_tensor_floats_n(const sf_graph *g, int t, int n) {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-// Offsets of the activation gradients in one arena, shared over time: the gradient of tensor r (with
-// the in-place tensors that alias it) is live in backward from the last layer reading it down to the
-// layer producing it, and two gradients whose live ranges are disjoint may use the same floats. Blocked
-// tensors with padding channels get floats of their own, never shared: their padding must stay zero,
-// and not every kernel writes it. Greedy, largest first, each at the lowest offset that overlaps no
-// live-range neighbour. goff[r] is set for every storage-owning r with a gradient; returns the total.
-static size_t plan_grad_offsets(const sf_graph *g, const int *alias, const int *producer, bool input_grad,
-                                size_t *goff) {
-    int n = g->n_tensors;
-    int *lo = sf_malloc(sizeof(int) * (size_t)n), *hi = sf_malloc(sizeof(int) * (size_t)n);
-    int *order = sf_malloc(sizeof(int) * (size_t)n), k = 0;
-    for (int t = 0; t < n; t++) lo[t] = producer[alias[t]], hi[t] = producer[alias[t]];
-    for (int i = 0; i < g->n_layers; i++) {
-        const sf_layer *l = &g->layers[i];
-        int ins[2] = {l->in, l->in2};
-        for (int j = 0; j < 2; j++)
-            if (ins[j] >= 0 && hi[alias[ins[j]]] < i) hi[alias[ins[j]]] = i;
-    }
-    if (hi[alias[n - 1]] < g->n_layers) hi[alias[n - 1]] = g->n_layers;  // dlogits are copied in first
-    for (int t = 0; t < n; t++) {
-        const sf_tensor *x = &g->tensors[t];
-        if (alias[t] != t || (t == 0 && !input_grad)) continue;
-        // Padded, or read by its producer's backward without any consumer writing it (stays zero): own floats.
-        if ((x->blocked && x->c % g->vb != 0) || (x->consumers == 0 && t != n - 1)) lo[t] = -1, hi[t] = g->n_layers + 1;
-        order[k++] = t;
-    }
-    for (int a = 1; a < k; a++)  // largest first (insertion sort: a few dozen tensors)
-        for (int b = a; b > 0 && g->tensors[order[b]].floats > g->tensors[order[b - 1]].floats; b--) {
+// A buffer of the activation arena and when it is live. Forward of layer i runs at step i, its backward
+// at step 2L-1-i (L layers); a buffer is live over [lo, hi], both ends included, so the output of a step
+// never shares floats with what that step reads.
+typedef struct {
+    size_t floats;
+    int lo, hi;
+    size_t off;  // placed offset
+} span;
+
+// Places every span at the lowest offset that collides with no span placed before it and live at the
+// same time, largest first (greedy; a few dozen buffers). Returns the arena size in floats.
+static size_t place_spans(span *sp, int n) {
+    int *order = sf_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int a = 0; a < n; a++) order[a] = a;
+    for (int a = 1; a < n; a++)  // insertion sort, largest first
+        for (int b = a; b > 0 && sp[order[b]].floats > sp[order[b - 1]].floats; b--) {
             int tmp = order[b];
             order[b] = order[b - 1], order[b - 1] = tmp;
         }
     size_t total = 0;
-    for (int a = 0; a < k; a++) {
-        int t = order[a];
-        size_t need = round16(g->tensors[t].floats), at = 0;
-        for (bool moved = true; moved;) {  // bump past every placed, live-overlapping range that collides
+    for (int a = 0; a < n; a++) {
+        span *t = &sp[order[a]];
+        size_t at = 0;
+        for (bool moved = true; moved;) {  // bump past every placed, live-overlapping span that collides
             moved = false;
             for (int b = 0; b < a; b++) {
-                int u = order[b];
-                if (hi[u] < lo[t] || hi[t] < lo[u]) continue;
-                size_t u0 = goff[u], u1 = u0 + round16(g->tensors[u].floats);
-                if (at < u1 && u0 < at + need) at = u1, moved = true;
+                const span *u = &sp[order[b]];
+                if (u->hi < t->lo || t->hi < u->lo) continue;
+                if (at < u->off + u->floats && u->off < at + t->floats) at = u->off + u->floats, moved = true;
             }
         }
-        goff[t] = at;
-        if (at + need > total) total = at + need;
+        t->off = at;
+        if (at + t->floats > total) total = at + t->floats;
     }
-    free(lo), free(hi), free(order);
+    free(order);
+    return total;
+}
+
+// Whether layer l's backward reads the data of its input / its output (besides parameters and what it
+// saved itself: BN statistics, maxpool argmax, ReLU sign masks).
+static bool backward_reads_input(const sf_layer *l) {
+    return l->kind == SF_L_CONV || l->kind == SF_L_LINEAR || l->kind == SF_L_BN;
+}
+static bool backward_reads_output(const sf_layer *l) {
+    return l->kind == SF_L_BN || (l->kind == SF_L_ADD && l->relu);
+}
+
+// Offsets in one arena of every tensor's data (data_off) and gradient (grad_off), both indexed by the
+// tensor that owns the storage (alias[t] == t). Data lives from its producer's forward to the last step
+// that reads it: a forward consumer, or a backward that needs it. A gradient lives from the backward of
+// its last consumer down to its producer's. Kept for the whole step, never shared: the input and the
+// logits (the caller writes and reads them), blocked tensors with padding channels (their padding must
+// stay zero, and not every kernel writes it), and a gradient that its producer's backward reads without
+// any consumer writing it (it stays zero). Returns the arena size in floats.
+static size_t plan_arena(const sf_graph *g, const int *alias, const int *producer, bool input_grad,
+                         size_t *data_off, size_t *grad_off) {
+    int n = g->n_tensors, L = g->n_layers, last = n - 1;
+    span *sp = sf_malloc(sizeof(span) * (size_t)(2 * n));
+    int *dspan = sf_malloc(sizeof(int) * (size_t)n), *gspan = sf_malloc(sizeof(int) * (size_t)n);
+    int *dhi = sf_malloc(sizeof(int) * (size_t)n), *glast = sf_malloc(sizeof(int) * (size_t)n);
+    for (int t = 0; t < n; t++) dhi[t] = producer[alias[t]], glast[t] = producer[alias[t]];
+    for (int i = 0; i < L; i++) {
+        const sf_layer *l = &g->layers[i];
+        int ins[2] = {l->in, l->in2};
+        for (int j = 0; j < 2; j++) {
+            if (ins[j] < 0) continue;
+            int r = alias[ins[j]];
+            if (dhi[r] < i) dhi[r] = i;
+            if (glast[r] < i) glast[r] = i;
+            if (backward_reads_input(l) && dhi[r] < 2 * L - 1 - i) dhi[r] = 2 * L - 1 - i;
+        }
+        int r = alias[l->out];
+        if (backward_reads_output(l) && dhi[r] < 2 * L - 1 - i) dhi[r] = 2 * L - 1 - i;
+    }
+    glast[alias[last]] = L;  // dlogits are copied in before the first backward step
+    int k = 0;
+    for (int t = 0; t < n; t++) {
+        dspan[t] = gspan[t] = -1;
+        if (alias[t] != t) continue;
+        const sf_tensor *x = &g->tensors[t];
+        bool padded = x->blocked && x->c % g->vb != 0;
+        span d = {.floats = round16(x->floats), .lo = producer[t], .hi = dhi[t]};
+        if (t == 0 || t == last || padded) d.lo = -1, d.hi = 2 * L;
+        sp[dspan[t] = k++] = d;
+        if (t == 0 && !input_grad) continue;
+        span gr = {.floats = round16(x->floats), .lo = 2 * L - 1 - glast[t], .hi = 2 * L - 1 - producer[t]};
+        if (padded || (x->consumers == 0 && t != last)) gr.lo = -1, gr.hi = 2 * L;
+        sp[gspan[t] = k++] = gr;
+    }
+    size_t total = place_spans(sp, k);
+    for (int t = 0; t < n; t++) {
+        if (dspan[t] >= 0) data_off[t] = sp[dspan[t]].off;
+        if (gspan[t] >= 0) grad_off[t] = sp[gspan[t]].off;
+    }
+    free(sp), free(dspan), free(gspan), free(dhi), free(glast);
     return total;
 }
 
@@ -206,12 +254,15 @@ void sf_graph_finalize(sf_graph *g) {
         g->buffers[i].data = g->buffer_arena + bytes;
         bytes += (g->buffers[i].count * sf_dtype_size(g->buffers[i].dtype) + 63) / 64 * 64;
     }
-    // Activations and their gradients, with four savings over one buffer per tensor and direction:
+    // Activations and their gradients share one arena, with these savings over a buffer per tensor and
+    // direction:
     //  - a ReLU whose input feeds nothing else and comes from a convolution or a linear layer (whose
     //    backward passes never read their own output) runs in place: its output and gradient share the
     //    input's storage;
+    //  - ReLUs keep their sign as a bitmask for backward, so their output is dead once its forward
+    //    consumers have run (a pooling layer's backward needs nothing of its input);
     //  - the network input gets no gradient buffer: the layer reading it never propagates a gradient;
-    //  - gradients whose backward live ranges do not meet share floats (plan_grad_offsets);
+    //  - buffers whose live ranges do not meet share floats (plan_arena);
     //  - the scratch buffer, which takes a gradient nobody keeps (BatchNorm's unneeded dx) or a second
     //    contribution to a tensor with several consumers, is as large as the largest such tensor.
     int *alias = sf_malloc(sizeof(int) * (size_t)g->n_tensors);  // tensor whose storage t uses (t itself: own)
@@ -227,37 +278,27 @@ void sf_graph_finalize(sf_graph *g) {
             alias[l->out] = alias[l->in];
     }
     bool input_grad = g->tensors[0].consumers != 1 || g->n_layers == 0 || g->layers[0].in != 0;
-    g->act_floats = 0;
     g->scratch_floats = 16;
-    size_t *goff = sf_malloc(sizeof(size_t) * (size_t)g->n_tensors);
-    g->dact_floats = plan_grad_offsets(g, alias, producer, input_grad, goff);
-    for (int i = 0; i < g->n_tensors; i++) {
-        if (alias[i] != i) continue;
-        g->act_floats += round16(g->tensors[i].floats);
-        if (g->tensors[i].consumers > 1 && g->tensors[i].floats > g->scratch_floats)
+    size_t *data_off = sf_malloc(sizeof(size_t) * (size_t)g->n_tensors);
+    size_t *grad_off = sf_malloc(sizeof(size_t) * (size_t)g->n_tensors);
+    g->act_floats = plan_arena(g, alias, producer, input_grad, data_off, grad_off);
+    for (int i = 0; i < g->n_tensors; i++)
+        if (alias[i] == i && g->tensors[i].consumers > 1 && g->tensors[i].floats > g->scratch_floats)
             g->scratch_floats = g->tensors[i].floats;
-    }
     for (int i = 0; i < g->n_layers; i++)
         if (g->layers[i].kind == SF_L_BN && g->tensors[g->layers[i].in].floats > g->scratch_floats)
             g->scratch_floats = g->tensors[g->layers[i].in].floats;
-    g->act_arena = sf_aligned_alloc(g->act_floats * sizeof(float));
-    g->dact_arena = sf_aligned_alloc((g->dact_floats ? g->dact_floats : 16) * sizeof(float));
+    g->act_arena = sf_aligned_alloc((g->act_floats ? g->act_floats : 16) * sizeof(float));
     g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
     // Zero once: blocked padding channels must read as zeros before any kernel has written them.
     memset(g->act_arena, 0, g->act_floats * sizeof(float));
-    memset(g->dact_arena, 0, g->dact_floats * sizeof(float));
-    off = 0;
     for (int i = 0; i < g->n_tensors; i++) {
-        if (alias[i] != i) {
-            g->tensors[i].data = g->tensors[alias[i]].data;
-            g->tensors[i].grad = g->tensors[alias[i]].grad;
-            continue;
-        }
-        g->tensors[i].data = g->act_arena + off;
-        off += round16(g->tensors[i].floats);
-        g->tensors[i].grad = i > 0 || input_grad ? g->dact_arena + goff[i] : NULL;
+        int r = alias[i];
+        g->tensors[i].data = g->act_arena + data_off[r];
+        g->tensors[i].grad = r > 0 || input_grad ? g->act_arena + grad_off[r] : NULL;
     }
-    free(goff);
+    free(data_off);
+    free(grad_off);
     free(alias);
     free(producer);
     // Per-layer auxiliaries: BN statistics (2C floats) and maxpool argmax (one int per output float).
@@ -266,10 +307,13 @@ void sf_graph_finalize(sf_graph *g) {
         sf_layer *l = &g->layers[i];
         if (l->kind == SF_L_BN) aux += 2 * round16((size_t)g->tensors[l->out].c);
         if (l->kind == SF_L_MAXPOOL) amax += round16(g->tensors[l->out].floats);
+        if (l->kind == SF_L_RELU) g->mask_bytes += (sf_relu_mask_bytes(g->tensors[l->out].floats) + 63) / 64 * 64;
     }
+    g->mask_arena = sf_aligned_alloc(g->mask_bytes ? g->mask_bytes : 64);
     g->aux_arena = sf_aligned_alloc((aux ? aux : 16) * sizeof(float));
     g->argmax_arena = sf_aligned_alloc((amax ? amax : 16) * sizeof(int32_t));
     aux = amax = 0;
+    size_t masks = 0;
     for (int i = 0; i < g->n_layers; i++) {
         sf_layer *l = &g->layers[i];
         if (l->kind == SF_L_BN) {
@@ -281,6 +325,10 @@ void sf_graph_finalize(sf_graph *g) {
         if (l->kind == SF_L_MAXPOOL) {
             l->argmax = g->argmax_arena + amax;
             amax += round16(g->tensors[l->out].floats);
+        }
+        if (l->kind == SF_L_RELU) {
+            l->relu_mask = g->mask_arena + masks;
+            masks += (sf_relu_mask_bytes(g->tensors[l->out].floats) + 63) / 64 * 64;
         }
     }
     const sf_tensor *last = &g->tensors[g->n_tensors - 1];
@@ -328,7 +376,7 @@ void sf_graph_forward(sf_graph *g, int n, bool train) {
         case SF_L_AVGPOOL:
         case SF_L_GAP: sf_layer_pool_forward(g, l, n); break;
         case SF_L_LINEAR: sf_layer_linear_forward(g, l, n); break;
-        default: sf_layer_misc_forward(g, l, n); break;
+        default: sf_layer_misc_forward(g, l, n, train); break;
         }
     }
     g->last_n = n;

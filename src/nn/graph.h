@@ -58,6 +58,7 @@ typedef struct {
     // pooling
     int pk, pstride, ppad;
     int32_t *argmax;      // maxpool: (max_batch, C, OH, OW) blocked
+    uint8_t *relu_mask;   // ReLU: bit per output element, y > 0, written by a train-mode forward
     // batchnorm: per-batch statistics saved for backward, (C)
     float *save_mean, *save_invstd;
     double flops;         // forward FLOPs per image
@@ -88,10 +89,12 @@ typedef struct {
     float *param_arena, *grad_arena;
     size_t param_floats;
     unsigned char *buffer_arena;
-    float *act_arena, *dact_arena, *scratch;
-    size_t act_floats, dact_floats, scratch_floats;  // arena sizes (in-place ReLUs share their input's)
+    float *act_arena, *scratch;     // activations and their gradients (shared over time), scratch
+    size_t act_floats, scratch_floats;
     float *aux_arena;    // BN saved statistics
     int32_t *argmax_arena;
+    uint8_t *mask_arena;  // ReLU sign bitmasks
+    size_t mask_bytes;
     float *dlogits;      // (max_batch, K)
     bool weights_dirty;  // packed conv weights are stale
     int last_n;          // batch of the last forward
@@ -145,7 +148,7 @@ void sf_layer_pool_forward(sf_graph *g, sf_layer *l, int n);
 void sf_layer_pool_backward(sf_graph *g, sf_layer *l, int n, float *dx);
 void sf_layer_linear_forward(sf_graph *g, sf_layer *l, int n);
 void sf_layer_linear_backward(sf_graph *g, sf_layer *l, int n, float *dx);
-void sf_layer_misc_forward(sf_graph *g, sf_layer *l, int n);
+void sf_layer_misc_forward(sf_graph *g, sf_layer *l, int n, bool train);
 // ADD writes both operand gradients itself (through sf_graph_grad_target / sf_graph_grad_commit).
 void sf_layer_misc_backward(sf_graph *g, sf_layer *l, int n, float *dx);
 

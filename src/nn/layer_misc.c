@@ -67,12 +67,18 @@ static void add_backward(float *da, float *db, const float *dy, const float *y, 
     }
 }
 
-void sf_layer_misc_forward(sf_graph *g, sf_layer *l, int n) {
+void sf_layer_misc_forward(sf_graph *g, sf_layer *l, int n, bool train) {
     const sf_tensor *x = &g->tensors[l->in];
     const sf_tensor *y = &g->tensors[l->out];
     size_t cnt = sf_tensor_floats_n(g, l->out, n);
     switch (l->kind) {
-    case SF_L_RELU: sf_relu_forward(y->data, x->data, cnt); break;
+    case SF_L_RELU:
+        // Training keeps the sign for backward: y's storage is reused once its forward readers are done.
+        if (train)
+            sf_relu_forward_mask(y->data, l->relu_mask, x->data, cnt);
+        else
+            sf_relu_forward(y->data, x->data, cnt);
+        break;
     case SF_L_RESIZE: sf_resize_bilinear_forward(y->data, x->data, n, x->c, x->h, x->w, y->h, y->w, g->vb); break;
     case SF_L_FLATTEN:
         // Plain NCHW of n images is exactly (N, C*H*W) in PyTorch's flatten order.
@@ -91,7 +97,7 @@ void sf_layer_misc_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
     const sf_tensor *y = &g->tensors[l->out];
     size_t cnt = sf_tensor_floats_n(g, l->out, n);
     switch (l->kind) {
-    case SF_L_RELU: sf_relu_backward(dx, y->grad, y->data, cnt); break;
+    case SF_L_RELU: sf_relu_backward_mask(dx, y->grad, l->relu_mask, cnt); break;
     case SF_L_RESIZE: sf_resize_bilinear_backward(dx, y->grad, n, x->c, x->h, x->w, y->h, y->w, g->vb); break;
     case SF_L_FLATTEN:
         if (x->blocked)

@@ -284,13 +284,10 @@ void sf_replicas_where(sf_replica_mem *out, sf_replicas *r, int g) {
     const sf_graph *gr = &r->m[g]->g;
     out->bytes_params = gr->param_floats * sizeof(float);
     out->bytes_grads = out->bytes_params;
-    out->bytes_acts = (gr->act_floats + gr->dact_floats + gr->scratch_floats) * sizeof(float);
+    out->bytes_acts = (gr->act_floats + gr->scratch_floats) * sizeof(float) + gr->mask_bytes;
     out->node_params = sf_topo_area_node(r->t, gr->param_arena, out->bytes_params);
     out->node_grads = sf_topo_area_node(r->t, gr->grad_arena, out->bytes_grads);
-    // The two activation arenas are separate allocations: report one node only when both agree.
-    int a = sf_topo_area_node(r->t, gr->act_arena, gr->act_floats * sizeof(float));
-    int d = sf_topo_area_node(r->t, gr->dact_arena, gr->dact_floats * sizeof(float));
-    out->node_acts = a == d ? a : SF_NODE_INTERLEAVE;
+    out->node_acts = sf_topo_area_node(r->t, gr->act_arena, gr->act_floats * sizeof(float));
     out->planned = r->plan->group_buf_node[g];
     out->max_batch = r->max_share[g];
 }
