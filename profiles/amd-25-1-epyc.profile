@@ -1,0 +1,35 @@
+# springfield CPU profile (format: src/kernels/profile.h)
+
+[cpu]
+vendor = AuthenticAMD
+family = 25
+model = 1
+brand = AMD EPYC
+
+[gemm]
+mc = 48
+kc = 640
+nc = 1536
+
+[conv]
+avx2.first.ocb = 2
+avx2.first.across = 8
+avx2.1x1.ocb = 2
+avx2.1x1.across = 8
+avx2.kxk.ocb = 3
+avx2.kxk.across = 4096
+avx2.strided.ocb = 2
+avx2.strided.across = 8
+
+[baseline]
+margin = 0.25
+sgemm_vs_openblas_512_avx2 = 0.9537
+sgemm_vs_openblas_conv_avx2 = 0.773
+sgemm_vs_peak_512_avx2 = 0.6504
+conv_fwd_vs_ref_64x28_avx2 = 74.77
+conv_fwd_vs_onednn_64x28_avx2 = 0.8135
+conv_bwd_data_vs_onednn_64x28_avx2 = 0.5042
+conv_bwd_weights_vs_onednn_64x28_avx2 = 1.19
+conv_fwd_vs_onednn_3x96_avx2 = 0.603
+conv_bwd_weights_vs_onednn_3x96_avx2 = 0.8039
+train_step_vs_peak_simple_s96_b16_avx2 = 0.2428
