@@ -16,8 +16,8 @@ avx2.first.ocb = 2
 avx2.first.across = 8
 avx2.1x1.ocb = 2
 avx2.1x1.across = 8
-avx2.kxk.ocb = 3
-avx2.kxk.across = 4096
+avx2.kxk.ocb = 2
+avx2.kxk.across = 8
 avx2.strided.ocb = 2
 avx2.strided.across = 8
 

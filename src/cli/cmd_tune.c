@@ -147,9 +147,9 @@ static blocks search_gemm(blocks start, int mr, int nr, double budget, double th
     if (pr.tty) fprintf(stderr, "\n");
     // The final word: best against the starting blocks, with more repetitions.
     double final = race(&ops, &start, &best, 15);
-    if (final < 1.0) {
+    if (final < 1 + threshold) {
         printf("tune: the search's pick (MC %d KC %d NC %d) runs at %.2fx the starting blocks in the final race: "
-               "keeping the starting blocks\n", best.mc, best.kc, best.nc, final);
+               "not beyond the threshold, keeping the starting blocks\n", best.mc, best.kc, best.nc, final);
         best = start;
         final = 1.0;
     }

@@ -99,7 +99,8 @@ static void tune_class(sf_conv_class cls, double budget, double threshold, int *
         }
     }
     double final = best == start ? 1.0 : sf_tune_race(&c, run_layer, start, best, 15);
-    if (final < 1.0) best = start, final = 1.0;
+    // The last, longer race decides: a gain it does not confirm beyond the threshold was noise.
+    if (final < 1 + threshold) best = start, final = 1.0;
     fprintf(stderr, "tune: conv %-7s (%s): ocb %d across %d -> ocb %d across %d, %.2fx after %d candidates in %.0f s\n",
             sf_conv_class_name(cls), l->what, start_ocb, start_across, best->ocb, best->across, final, tried,
             sf_now() - t0);
