@@ -39,7 +39,7 @@ static const char *at(const char *base, const char *rel) {
 static void jpeg(const char *path) {
     uint8_t px[8 * 8 * 3];
     memset(px, 90, sizeof px);
-    sf_image img = {px, 8, 8};
+    sf_image img = {.px = px, .w = 8, .h = 8};
     char err[SF_IMAGE_ERR_LEN];
     cr_assert_eq(sf_image_write_jpeg(path, &img, 90, err, sizeof err), 0, "%s", err);
 }

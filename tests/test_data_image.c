@@ -607,7 +607,7 @@ Test(data_image, unreadable_file) {
 
 Test(data_image, write_then_read_roundtrip) {
     uint8_t *src = pattern(33, 21);
-    sf_image img = {src, 33, 21}, back;
+    sf_image img = {.px = src, .w = 33, .h = 21}, back;
     char err[SF_IMAGE_ERR_LEN];
     cr_assert_eq(sf_image_write_jpeg(tpath("w.jpg"), &img, 95, err, sizeof err), 0, "%s", err);
     size_t n;

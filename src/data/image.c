@@ -114,6 +114,7 @@ typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     int truncated;
+    int damaged;  // a corrupt-data warning other than running out of data
     char msg[JMSG_LENGTH_MAX];
 } jpeg_err;
 
@@ -128,6 +129,7 @@ static void jpeg_on_error(j_common_ptr c) {
 static void jpeg_on_message(j_common_ptr c, int level) {
     jpeg_err *e = (jpeg_err *)c->err;
     if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) e->truncated = 1;
+    else if (level < 0) e->damaged = 1;
 }
 
 static void jpeg_no_output(j_common_ptr c) { (void)c; }
@@ -267,6 +269,7 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     out->px = px;
     out->w = w;
     out->h = h;
+    out->damaged = je.damaged != 0;
     apply_orientation(out, orient);
     return 0;
 }

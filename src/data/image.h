@@ -10,12 +10,16 @@
 #define SF_DATA_IMAGE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 // An RGB image, rows top to bottom: px is (H,W,3) uint8.
 typedef struct {
     uint8_t *px;
     int w, h;
+    // JPEG only: libjpeg warned of corrupt data and decoded through it. Such a stream's pixels after the
+    // damage depend on how it was read: a region decode (sf_decode_opts.region) may differ from a full one.
+    bool damaged;
 } sf_image;
 
 typedef enum { SF_IMG_UNKNOWN = 0, SF_IMG_JPEG, SF_IMG_PNG } sf_image_format;

@@ -157,7 +157,7 @@ int sf_synth_write(const char *dir, const sf_synth_cfg *cfg, char *err, size_t e
             int w = cfg->min_size + (int)sf_rng_below(&r, (uint32_t)span);
             int h = cfg->min_size + (int)sf_rng_below(&r, (uint32_t)span);
             sf_synth_draw(img, w, h, c, i, cfg->seed);
-            sf_image im = {img, w, h};
+            sf_image im = {.px = img, .w = w, .h = h};
             snprintf(path, sizeof path, "%s/%s/pic_%04d.jpg", dir, name, i);
             if (sf_image_write_jpeg(path, &im, cfg->quality, err, errlen) != 0) {
                 free(img);
