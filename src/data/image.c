@@ -326,8 +326,7 @@ fail:
 
 int sf_image_decode(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
                     char *err, size_t errlen) {
-    out->px = NULL;
-    out->w = out->h = 0;
+    *out = (sf_image){0};
     if (n == 0) {
         snprintf(err, errlen, "%s: empty file", name);
         return -1;
@@ -352,8 +351,7 @@ int sf_image_decode(sf_image *out, const uint8_t *buf, size_t n, const sf_decode
 }
 
 int sf_image_load(sf_image *out, const char *path, const sf_decode_opts *opt, char *err, size_t errlen) {
-    out->px = NULL;
-    out->w = out->h = 0;
+    *out = (sf_image){0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));

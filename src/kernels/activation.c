@@ -31,8 +31,27 @@ void sf_relu_backward(float *dx, const float *dy, const float *y, size_t count) 
 
 size_t sf_relu_mask_bytes(size_t count) { return (count + 7) / 8; }
 
-// Eight elements from i: y = relu(x), returns their mask byte. SSE2 is in every x86-64 CPU, so it needs
-// no dispatch; elsewhere the plain loop is the same computation.
+// n <= 8 elements: y = relu(x), returns their mask byte. The portable form of relu8_mask, and the tail.
+static inline unsigned relu_mask_n(float *y, const float *x, size_t n) {
+    unsigned m = 0;
+    for (size_t j = 0; j < n; j++) {
+        float v = x[j] < 0.0f ? 0.0f : x[j];
+        y[j] = v;
+        m |= (unsigned)(v > 0.0f) << j;
+    }
+    return m;
+}
+
+// n <= 8 elements: dx = dy where mask bit j is set, else 0.
+static inline void relu_backward_n(float *dx, const float *dy, unsigned m, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        float g = dy[j];
+        dx[j] = (m >> j) & 1 ? g : 0.0f;
+    }
+}
+
+// Eight elements: y = relu(x), returns their mask byte. SSE2 is in every x86-64 CPU, so it needs no
+// dispatch; elsewhere the plain loop is the same computation.
 static inline unsigned relu8_mask(float *y, const float *x) {
 #ifdef __SSE2__
     const __m128 z = _mm_setzero_ps();
@@ -44,13 +63,7 @@ static inline unsigned relu8_mask(float *y, const float *x) {
     _mm_storeu_ps(y + 4, b);
     return (unsigned)(_mm_movemask_ps(_mm_cmpgt_ps(a, z)) | _mm_movemask_ps(_mm_cmpgt_ps(b, z)) << 4);
 #else
-    unsigned m = 0;
-    for (int j = 0; j < 8; j++) {
-        float v = x[j] < 0.0f ? 0.0f : x[j];
-        y[j] = v;
-        m |= (unsigned)(v > 0.0f) << j;
-    }
-    return m;
+    return relu_mask_n(y, x, 8);
 #endif
 }
 
@@ -63,10 +76,7 @@ static inline void relu8_backward(float *dx, const float *dy, unsigned m) {
     _mm_storeu_ps(dx, _mm_and_ps(_mm_loadu_ps(dy), ml));
     _mm_storeu_ps(dx + 4, _mm_and_ps(_mm_loadu_ps(dy + 4), mh));
 #else
-    for (int j = 0; j < 8; j++) {
-        float g = dy[j];
-        dx[j] = (m >> j) & 1 ? g : 0.0f;
-    }
+    relu_backward_n(dx, dy, m, 8);
 #endif
 }
 
@@ -76,15 +86,7 @@ void sf_relu_forward_mask(float *y, uint8_t *mask, const float *x, size_t count)
     int nt = count >= SF_RELU_PAR_MIN ? sf_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t i = 0; i < full; i++) mask[i] = (uint8_t)relu8_mask(y + 8 * i, x + 8 * i);
-    if (count % 8) {
-        unsigned m = 0;
-        for (size_t j = full * 8; j < count; j++) {
-            float v = x[j] < 0.0f ? 0.0f : x[j];
-            y[j] = v;
-            m |= (unsigned)(v > 0.0f) << (j % 8);
-        }
-        mask[full] = (uint8_t)m;
-    }
+    if (count % 8) mask[full] = (uint8_t)relu_mask_n(y + 8 * full, x + 8 * full, count % 8);
 }
 
 // dy, dx (count), mask from sf_relu_forward_mask.
@@ -93,8 +95,5 @@ void sf_relu_backward_mask(float *dx, const float *dy, const uint8_t *mask, size
     int nt = count >= SF_RELU_PAR_MIN ? sf_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t i = 0; i < full; i++) relu8_backward(dx + 8 * i, dy + 8 * i, mask[i]);
-    for (size_t j = full * 8; j < count; j++) {
-        float g = dy[j];
-        dx[j] = (mask[full] >> (j % 8)) & 1 ? g : 0.0f;
-    }
+    if (count % 8) relu_backward_n(dx + 8 * full, dy + 8 * full, mask[full], count % 8);
 }
