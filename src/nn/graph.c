@@ -233,6 +233,28 @@ static size_t plan_arena(const sf_graph *g, const int *alias, const int *produce
     return total;
 }
 
+// Offsets of every layer's auxiliaries in their arenas; the totals in *aux (floats), *amax (ints) and
+// *masks (bytes). Points the layers into the arenas once they are allocated.
+static void place_aux(sf_graph *g, size_t *aux, size_t *amax, size_t *masks) {
+    *aux = *amax = *masks = 0;
+    for (int i = 0; i < g->n_layers; i++) {
+        sf_layer *l = &g->layers[i];
+        if (l->kind == SF_L_BN) {
+            size_t c = round16((size_t)g->tensors[l->out].c);
+            if (g->aux_arena) l->save_mean = g->aux_arena + *aux, l->save_invstd = g->aux_arena + *aux + c;
+            *aux += 2 * c;
+        }
+        if (l->kind == SF_L_MAXPOOL) {
+            if (g->argmax_arena) l->argmax = g->argmax_arena + *amax;
+            *amax += round16(g->tensors[l->out].floats);
+        }
+        if (l->kind == SF_L_RELU) {
+            if (g->mask_arena) l->relu_mask = g->mask_arena + *masks;
+            *masks += (sf_relu_mask_bytes(g->tensors[l->out].floats) + 63) / 64 * 64;
+        }
+    }
+}
+
 void sf_graph_finalize(sf_graph *g) {
     g->param_floats = 0;
     for (int i = 0; i < g->n_params; i++) g->param_floats += round16(g->params[i].count);
@@ -301,36 +323,15 @@ void sf_graph_finalize(sf_graph *g) {
     free(grad_off);
     free(alias);
     free(producer);
-    // Per-layer auxiliaries: BN statistics (2C floats) and maxpool argmax (one int per output float).
-    size_t aux = 0, amax = 0;
-    for (int i = 0; i < g->n_layers; i++) {
-        sf_layer *l = &g->layers[i];
-        if (l->kind == SF_L_BN) aux += 2 * round16((size_t)g->tensors[l->out].c);
-        if (l->kind == SF_L_MAXPOOL) amax += round16(g->tensors[l->out].floats);
-        if (l->kind == SF_L_RELU) g->mask_bytes += (sf_relu_mask_bytes(g->tensors[l->out].floats) + 63) / 64 * 64;
-    }
-    g->mask_arena = sf_aligned_alloc(g->mask_bytes ? g->mask_bytes : 64);
+    // Per-layer auxiliaries: BN statistics (2C floats), maxpool argmax (one int per output float) and
+    // ReLU sign masks. The first pass sizes the arenas, the second (with them allocated) places each.
+    size_t aux, amax, masks;
+    place_aux(g, &aux, &amax, &masks);
+    g->mask_bytes = masks;
+    g->mask_arena = sf_aligned_alloc(masks ? masks : 64);
     g->aux_arena = sf_aligned_alloc((aux ? aux : 16) * sizeof(float));
     g->argmax_arena = sf_aligned_alloc((amax ? amax : 16) * sizeof(int32_t));
-    aux = amax = 0;
-    size_t masks = 0;
-    for (int i = 0; i < g->n_layers; i++) {
-        sf_layer *l = &g->layers[i];
-        if (l->kind == SF_L_BN) {
-            size_t c = round16((size_t)g->tensors[l->out].c);
-            l->save_mean = g->aux_arena + aux;
-            l->save_invstd = g->aux_arena + aux + c;
-            aux += 2 * c;
-        }
-        if (l->kind == SF_L_MAXPOOL) {
-            l->argmax = g->argmax_arena + amax;
-            amax += round16(g->tensors[l->out].floats);
-        }
-        if (l->kind == SF_L_RELU) {
-            l->relu_mask = g->mask_arena + masks;
-            masks += (sf_relu_mask_bytes(g->tensors[l->out].floats) + 63) / 64 * 64;
-        }
-    }
+    place_aux(g, &aux, &amax, &masks);
     const sf_tensor *last = &g->tensors[g->n_tensors - 1];
     g->dlogits = sf_aligned_alloc(round16(last->floats) * sizeof(float));
     g->weights_dirty = true;
