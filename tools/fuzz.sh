@@ -6,6 +6,8 @@
 #   FUZZ_SECONDS=300 tools/fuzz.sh safetensors image
 #   FUZZ_SECONDS=0 tools/fuzz.sh         replay the seed corpora and saved crashes only (no new inputs)
 #   FUZZ_ARGS="-max_len=65536" tools/fuzz.sh safetensors   extra libFuzzer flags
+#   FUZZ_SEED=1234 tools/fuzz.sh image     libFuzzer's random seed: the summary prints each run's, so a find
+#                                          (in CI, say) is replayed by the same seed for as long or longer
 #
 # Seeds come from fuzz/corpus/<name>/ (committed) and, when present, fuzz/<name>.dict is the dictionary.
 # New inputs libFuzzer finds go to build/fuzz/corpus/<name>/ (never into the repository), crash
@@ -45,6 +47,7 @@ for n in "${names[@]}"; do
     [ -d "$seeds" ] || { echo "fuzz: warning: no seed corpus $seeds, starting from nothing"; seeds=; }
     args=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art")
     [ -f "fuzz/$n.dict" ] && args+=(-dict="fuzz/$n.dict")
+    [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
     # shellcheck disable=SC2206
     args+=(${FUZZ_ARGS:-})
     if [ "$SECONDS_EACH" = 0 ]; then
@@ -62,15 +65,23 @@ for n in "${names[@]}"; do
     # The last status line carries the execution count and coverage; keep it for the summary.
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
+    seed=$(grep -m1 -o 'Seed: [0-9]*' "$log" | awk '{print $2}')
     if [ $rc = 0 ]; then
-        summary+=("fuzz_$n: ok, ${execs:-?} runs; $last")
+        summary+=("fuzz_$n: ok, ${execs:-?} runs, seed ${seed:-?}; $last")
     else
         fail=1
         crash=$(grep -o "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //')
-        summary+=("fuzz_$n: FAILED (rc $rc) ${crash:+reproducer $crash}; see $log")
+        summary+=("fuzz_$n: FAILED (rc $rc), seed ${seed:-?} ${crash:+reproducer $crash}; see $log")
         grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error:' "$log"
     fi
 done
 echo "fuzz: summary"
 printf '  %s\n' "${summary[@]}"
+# A find on a machine whose build/ is thrown away (CI) is lost unless the log carries it: small reproducers
+# are printed last, in base64 (base64 -d > crash; build/fuzz/fuzz_<name> crash).
+[ $fail = 1 ] && for f in "$FB"/artifacts/*/crash-* "$FB"/artifacts/*/leak-* "$FB"/artifacts/*/timeout-*; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 8192 ] || continue
+    echo "fuzz: reproducer $f (base64):"
+    base64 -w0 "$f"; echo
+done
 exit $fail

@@ -200,8 +200,8 @@ static int read_region(struct jpeg_decompress_struct *ci, jpeg_err *je, uint8_t 
     return 0;
 }
 
-static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
-                       char *err, size_t errlen) {
+static int decode_jpeg_pass(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
+                            char *err, size_t errlen) {
     struct jpeg_decompress_struct ci;
     jpeg_err je;
     memset(&je, 0, sizeof je);
@@ -272,6 +272,22 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     out->damaged = je.damaged != 0;
     apply_orientation(out, orient);
     return 0;
+}
+
+// Past corrupt data, libjpeg-turbo's skip and crop paths resynchronise differently from a full read: a
+// region decode can then fail where the full one succeeds (or the other way round), or give other pixels.
+// So a region decode that meets damage or fails is redone whole, and its outcome, message and pixels are
+// those of the full decode whatever region was asked for. Intact files, nearly all, pay nothing.
+static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_decode_opts *opt, const char *name,
+                       char *err, size_t errlen) {
+    int rc = decode_jpeg_pass(out, buf, n, opt, name, err, errlen);
+    if (!opt || !opt->region || (rc == 0 && !out->damaged)) return rc;
+    sf_image_free(out);
+    *out = (sf_image){0};
+    sf_decode_opts whole = *opt;
+    whole.region = NULL;
+    whole.region_stop = 0;
+    return decode_jpeg_pass(out, buf, n, &whole, name, err, errlen);
 }
 
 // ---- PNG ----

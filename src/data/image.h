@@ -17,8 +17,8 @@
 typedef struct {
     uint8_t *px;
     int w, h;
-    // JPEG only: libjpeg warned of corrupt data and decoded through it. Such a stream's pixels after the
-    // damage depend on how it was read: a region decode (sf_decode_opts.region) may differ from a full one.
+    // JPEG only: libjpeg warned of corrupt data and decoded through it (the pixels after the damage are
+    // libjpeg's best guess; a region decode that meets damage is redone whole, so they are a full decode's).
     bool damaged;
 } sf_image;
 
@@ -49,7 +49,8 @@ typedef void (*sf_region_fn)(sf_rect *r, int w, int h, void *ctx);
 // region, when set, lets a JPEG decode only the rectangle it returns: the image keeps its full size, the
 // pixels inside the rectangle are exactly those of a full decode, the others are unspecified. The columns
 // and rows outside it skip the IDCT, upsampling and colour conversion, but the whole entropy-coded stream
-// is still read, so a truncated or corrupt file fails exactly as in a full decode. PNG ignores it.
+// is still read, so a truncated or corrupt file fails exactly as in a full decode (one with corrupt data,
+// where skipping and reading can part ways, is decoded again whole). PNG ignores it.
 // region_stop (with region) also stops reading the stream after the region's last row: faster, but damage
 // below the region goes unnoticed, so it is for files that have already decoded whole once.
 typedef struct {
