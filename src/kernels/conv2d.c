@@ -35,6 +35,7 @@ typedef struct {
     int ocb, ur;             // register blocking: output blocks x strip pixels
     int chunk;               // images per work item: the strip length across images
     int across;              // row leftovers of fewer accumulators run across images (conv2d_tuning.h)
+    int cb_pass;             // input blocks per pass (n_cb: one pass); see pick_passes
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -159,6 +160,17 @@ static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int pref_ocb, int
     d->chunk = imin(n, d->ur);
 }
 
+// A strip streams its group's weights for all n_cb input blocks: ocb*vb * n_cb*KH*KW*icb floats, 72 KiB
+// for a 3x3 layer of 128 to 64 channels on AVX2, so from L2 for every strip. When they outgrow L1, the
+// input blocks go in passes whose weights fit in half of it, each pass adding to the outputs the last one
+// stored: a work item then runs all its rows and images on one pass's weights before the next pass.
+#define CONV_PASS_BYTES (16 << 10)
+static void pick_passes(conv_dir *d, int kk, int vb) {
+    size_t per_cb = sizeof(float) * (size_t)kk * d->icb * d->ocb * vb;
+    d->cb_pass = d->n_cb;
+    if (per_cb * d->n_cb > 2 * CONV_PASS_BYTES) d->cb_pass = imax(1, (int)(CONV_PASS_BYTES / per_cb));
+}
+
 static void dir_alloc_maps(conv_dir *d, int kh, int kw) {
     d->row_in = sf_malloc(sizeof(int) * (size_t)d->out_h * kh);
     d->col_in = sf_malloc(sizeof(int) * (size_t)d->out_w * kw);
@@ -258,6 +270,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     f->in_step = s->sw;
     fwd_maps(f, s);
     pick_blocking(f, p->isa, pref_ocb, across, s->n);
+    f->cb_pass = f->n_cb;
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
@@ -277,6 +290,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     b->in_step = 1;
     bwd_maps(b, s);
     pick_blocking(b, p->isa, pref_ocb, across, s->n);
+    b->cb_pass = b->n_cb;
+    if (!x_plain) pick_passes(b, kk, vb);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
 
@@ -364,15 +379,20 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
 // Output row r of nimg images (image strides in_is, out_is) for the group of g output blocks at out
 // (block stride out_cbs, pixel stride vb). Columns with the same valid taps form runs; a run goes in row
 // strips of ur pixels per image, and what is left of it in strips across the images, column by column.
+// Sums input blocks c0 .. c0+nc-1 only: the first pass (c0 = 0) starts from the bias, later ones add to out.
 static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrdiff_t out_cbs, ptrdiff_t out_is,
-                    const float *in, const float *w, const float *bias, int g, int r, int nimg, ptrdiff_t *taps) {
+                    const float *in, const float *w, const float *bias, int g, int r, int nimg, int c0, int nc,
+                    ptrdiff_t *taps) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb;
     ptrdiff_t *tap_in = taps, *tap_w = taps + s->kh * s->kw, in_ps = (ptrdiff_t)d->in_step * d->in_pix;
+    ptrdiff_t w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb;
     sf_conv_kargs a = {
-        .w = w, .bias = bias, .n_cb = d->n_cb, .icb = d->icb, .icb_last = d->icb_last, .in_cbs = d->in_cbs,
-        .w_cb = (ptrdiff_t)s->kh * s->kw * d->icb * g * vb, .out_cbs = out_cbs, .tap_in = tap_in, .tap_w = tap_w,
+        .w = w + c0 * w_cb, .bias = c0 ? NULL : bias, .accum = c0 > 0, .n_cb = nc, .icb = d->icb,
+        .icb_last = c0 + nc == d->n_cb ? d->icb_last : d->icb, .in_cbs = d->in_cbs, .w_cb = w_cb,
+        .out_cbs = out_cbs, .tap_in = tap_in, .tap_w = tap_w,
     };
+    in += c0 * d->in_cbs;
     const int *row_in = d->row_in + (size_t)r * s->kh;
     for (int phase = 0; phase < d->step; phase++) {
         int c = phase;
@@ -429,6 +449,21 @@ static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, cons
     ptrdiff_t out_cbs = (ptrdiff_t)d->out_h * d->out_w * vb, out_is = out_cbs * d->out_nb;
     size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
     bool via_buf = d == &p->bwd && p->x_plain;
+    if (d->cb_pass < d->n_cb) {  // passes over the input blocks: a work item owns all rows of its outputs
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nthr)
+        for (int b = 0; b < nb; b++)
+            for (int og = 0; og < ng; og++) {
+                int t = omp_get_thread_num(), g = imin(d->ocb, d->out_nb - og * d->ocb);
+                int n0 = b * d->chunk, nimg = imin(d->chunk, s->n - n0);
+                const float *w = w_dir + og * d->ocb * per_block, *bg = bias ? bias + og * d->ocb * vb : NULL;
+                float *o = out + n0 * out_is + (og * d->ocb) * out_cbs;
+                for (int c0 = 0; c0 < d->n_cb; c0 += d->cb_pass)
+                    for (int r = 0; r < d->out_h; r++)
+                        run_row(p, d, o + (ptrdiff_t)r * d->out_w * vb, out_cbs, out_is, in + n0 * d->in_is, w, bg, g,
+                                r, nimg, c0, imin(d->cb_pass, d->n_cb - c0), p->taps + t * 2 * kk);
+            }
+        return;
+    }
 #pragma omp parallel for collapse(3) schedule(static) num_threads(nthr)
     for (int b = 0; b < nb; b++)
         for (int og = 0; og < ng; og++)
@@ -440,13 +475,13 @@ static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, cons
                 ptrdiff_t *taps = p->taps + t * 2 * kk;
                 if (!via_buf) {
                     float *o = out + n0 * out_is + (og * d->ocb) * out_cbs + (ptrdiff_t)r * d->out_w * vb;
-                    run_row(p, d, o, out_cbs, out_is, in_b, w, bg, g, r, nimg, taps);
+                    run_row(p, d, o, out_cbs, out_is, in_b, w, bg, g, r, nimg, 0, d->n_cb, taps);
                     continue;
                 }
                 // Plain dx: compute the rows blocked, then scatter their real channels.
                 ptrdiff_t buf_cbs = (ptrdiff_t)s->iw * vb, buf_is = buf_cbs * d->ocb;
                 float *buf = p->row_buf + (size_t)t * d->chunk * buf_is;
-                run_row(p, d, buf, buf_cbs, buf_is, in_b, w, NULL, g, r, nimg, taps);
+                run_row(p, d, buf, buf_cbs, buf_is, in_b, w, NULL, g, r, nimg, 0, d->n_cb, taps);
                 for (int i = 0; i < nimg; i++)
                     for (int o = 0; o < g; o++)
                         for (int l = 0; l < vb; l++) {

@@ -4,7 +4,7 @@
 // Direct kernel (forward, and backward-data with transposed weights): one strip of `ur` output pixels
 // times `ocb` output-channel blocks of vb lanes, kept in registers while it sums over n_cb input blocks
 // of icb channels and n_taps kernel taps:
-//   out[j*out_ps + o*out_cbs + lane] = bias[o*vb + lane]
+//   out[j*out_ps + o*out_cbs + lane] = bias[o*vb + lane]   (or, with accum, the value already in out)
 //       + sum_{cb, t, i} in[cb*in_cbs + tap_in[t] + j*in_ps + i] * w[cb*w_cb + tap_w[t] + (i*ocb + o)*vb + lane]
 // The weights of one group of ocb output blocks are packed as [cb][tap][i][o][lane], so that one input
 // value broadcast feeds ocb vector FMAs from adjacent memory (OIhw{vb}i{vb}o with o-blocks interleaved).
@@ -26,6 +26,7 @@
 typedef struct {
     float *out;
     const float *in, *w, *bias;  // bias: ocb*vb values or NULL (zero)
+    int accum;                   // 1: add to out (a later pass over the input blocks; bias unused)
     int n_cb, icb, icb_last, n_taps;  // icb_last: real channels of the last block (the rest are zero)
     ptrdiff_t in_cbs, in_ps, w_cb, out_cbs, out_ps;
     const ptrdiff_t *tap_in, *tap_w;
@@ -72,9 +73,15 @@ extern const sf_conv_isa sf_conv_isa_neon;
 #define SF_CONV_DIRECT_BODY(UR, OCB, ICB, PS)                                                                   \
     {                                                                                                            \
         V acc[UR][OCB];                                                                                          \
-        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                                  \
-            V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                                  \
-            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                                \
+        if (a->accum) {                                                                                          \
+            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                \
+                _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                            \
+                    acc[j][o] = VLOAD(a->out + j * a->out_ps + o * a->out_cbs);                                  \
+        } else {                                                                                                 \
+            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                              \
+                V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                              \
+                _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                            \
+            }                                                                                                    \
         }                                                                                                        \
         const ptrdiff_t ps_ = (PS) ? (PS) : a->in_ps;                                                            \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \

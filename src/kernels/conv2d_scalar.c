@@ -11,7 +11,8 @@ static void direct_scalar(const sf_conv_kargs *a, int ur, int ocb) {
     float acc[MAX_UR][SF_CONV_MAX_OCB][VB];
     for (int j = 0; j < ur; j++)
         for (int o = 0; o < ocb; o++)
-            for (int l = 0; l < VB; l++) acc[j][o][l] = a->bias ? a->bias[o * VB + l] : 0.0f;
+            for (int l = 0; l < VB; l++)
+                acc[j][o][l] = a->accum ? a->out[j * a->out_ps + o * a->out_cbs + l] : a->bias ? a->bias[o * VB + l] : 0.0f;
     for (int cb = 0; cb < a->n_cb; cb++)
         for (int t = 0; t < a->n_taps; t++) {
             const float *in = a->in + cb * a->in_cbs + a->tap_in[t];
