@@ -109,6 +109,9 @@ static const conv_case random_cases[] = {
     {1, 4, 14, 14, 6, 4, 3, 2, false},  {2, 1, 8, 8, 5, 5, 1, 2, true},    {1, 64, 4, 4, 130, 3, 1, 1, false},
     {1, 9, 3, 3, 11, 2, 1, 0, false},   {1, 3, 8, 9, 70, 6, 2, 3, true},   {1, 10, 17, 9, 3, 3, 2, 2, false},
     {7, 20, 5, 6, 36, 3, 1, 1, false},  {9, 3, 7, 9, 16, 3, 2, 1, true},   {30, 16, 3, 4, 16, 2, 1, 0, false},
+    // Backward-data in passes over the output channels (weights beyond L1, maps of 64+ pixels), the last
+    // pass partial (70 = 8 x 8 + 6) or whole (136 = 17 x 8).
+    {2, 20, 9, 10, 70, 3, 1, 1, false}, {3, 8, 9, 9, 136, 5, 1, 2, false},
 };
 
 Test(conv2d, fast_matches_reference) {

@@ -164,11 +164,15 @@ static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int pref_ocb, int
 // for a 3x3 layer of 128 to 64 channels on AVX2, so from L2 for every strip. When they outgrow L1, the
 // input blocks go in passes whose weights fit in half of it, each pass adding to the outputs the last one
 // stored: a work item then runs all its rows and images on one pass's weights before the next pass.
+// Used where the benchmark found it faster (backward-data, AVX2, best's 12x12 stride-1 layers at 224 px:
+// 1.03-1.33x); on maps of 4x4 and on the strided 5x5 layer it measured slower, so those keep one pass.
 #define CONV_PASS_BYTES (16 << 10)
+#define CONV_PASS_MIN_PIXELS 64
 static void pick_passes(conv_dir *d, int kk, int vb) {
     size_t per_cb = sizeof(float) * (size_t)kk * d->icb * d->ocb * vb;
     d->cb_pass = d->n_cb;
-    if (per_cb * d->n_cb > 2 * CONV_PASS_BYTES) d->cb_pass = imax(1, (int)(CONV_PASS_BYTES / per_cb));
+    if (d->step == 1 && d->out_h * d->out_w >= CONV_PASS_MIN_PIXELS && per_cb * d->n_cb > 2 * CONV_PASS_BYTES)
+        d->cb_pass = imax(1, (int)(CONV_PASS_BYTES / per_cb));
 }
 
 static void dir_alloc_maps(conv_dir *d, int kh, int kw) {
