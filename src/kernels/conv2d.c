@@ -36,6 +36,7 @@ typedef struct {
     int chunk;               // images per work item: the strip length across images
     int across;              // row leftovers of fewer accumulators run across images (conv2d_tuning.h)
     int cb_pass;             // input blocks per pass (n_cb: one pass); see pick_passes
+    bool row3;               // full strips of plain stride-1 3-column input go to isa->row3 (ur = row3_ur)
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -274,6 +275,9 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     f->in_step = s->sw;
     fwd_maps(f, s);
     pick_blocking(f, p->isa, pref_ocb, across, s->n);
+    // A first layer of 3x3 at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
+    f->row3 = x_plain && s->sw == 1 && s->kw == 3 && f->ocb == 1 && p->isa->row3;
+    if (f->row3) f->ur = p->isa->row3_ur, f->chunk = imin(s->n, f->ur);
     f->cb_pass = f->n_cb;
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
@@ -415,6 +419,8 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 }
             }
             a.n_taps = nt;
+            // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
+            bool row3 = d->row3 && m == 7u;
             int rem = len % d->ur, full = len - rem;
             // A leftover with too few accumulators to hide the FMA latency fills more registers across
             // images; a longer one stays in the row, whose input is contiguous (strips across many
@@ -427,7 +433,8 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 for (int j = 0; j < row_end; j += d->ur) {
                     a.in = in + i * d->in_is + j * in_ps;
                     a.out = out + i * out_is + (ptrdiff_t)(c + j * d->step) * vb;
-                    p->isa->direct(&a, imin(d->ur, row_end - j), g);
+                    if (row3 && row_end - j >= d->ur) p->isa->row3(&a);
+                    else p->isa->direct(&a, imin(d->ur, row_end - j), g);
                 }
             if (across) {
                 a.in_ps = d->in_is;

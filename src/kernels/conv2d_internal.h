@@ -51,6 +51,10 @@ typedef struct {
     void (*wgrad)(const sf_conv_wargs *a);
     int max_kwn[4];  // max_kwn[nic]: kernel columns wgrad_plain keeps in registers, nic <= 3
     void (*wgrad_plain)(const sf_conv_wargs *a, int kwn);
+    // Optional (NULL: none): the strip of row3_ur pixels for plain input at stride 1, one output block,
+    // taps in rows of 3 columns (SF_CONV_DIRECT_ROW3_BODY).
+    void (*row3)(const sf_conv_kargs *a);
+    int row3_ur;
 } sf_conv_isa;
 
 extern const sf_conv_isa sf_conv_isa_scalar;
@@ -102,6 +106,33 @@ extern const sf_conv_isa sf_conv_isa_neon;
         _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
             _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
                 VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o]);                                      \
+    }
+
+// Plain input at pixel stride 1, one output block, taps in kernel rows of 3 columns (n_taps = 3 x rows): the
+// strip's pixels j and the row's columns k read input j + k, so each input value is broadcast once and
+// feeds up to 3 FMAs (weights as memory operands), instead of one broadcast per FMA. For the first layer,
+// whose 8 output channels leave a broadcast per FMA otherwise.
+#define SF_CONV_DIRECT_ROW3_BODY(UR)                                                                            \
+    {                                                                                                            \
+        V acc[UR];                                                                                               \
+        if (a->accum) {                                                                                          \
+            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = VLOAD(a->out + j * a->out_ps);        \
+        } else {                                                                                                 \
+            V b_ = a->bias ? VLOAD(a->bias) : VZERO();                                                           \
+            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = b_;                                   \
+        }                                                                                                        \
+        for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
+            const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
+            for (int t = 0; t < a->n_taps; t += 3) {                                                             \
+                const float *in = inb + a->tap_in[t], *w = wb + a->tap_w[t];                                     \
+                _Pragma("GCC unroll 34") for (int m = 0; m < UR + 2; m++) {                                      \
+                    V x_ = VBCAST(in + m);                                                                       \
+                    _Pragma("GCC unroll 3") for (int k = 0; k < 3; k++)                                          \
+                        if (m - k >= 0 && m - k < UR) acc[m - k] = VFMA(x_, VLOAD(w + k * VB), acc[m - k]);      \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
     }
 
 #define SF_CONV_WGRAD_BODY(NA, XCS)                                                                             \
