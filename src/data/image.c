@@ -37,8 +37,7 @@ sf_image_format sf_image_sniff_file(const char *path) {
 
 void sf_image_free(sf_image *img) {
     free(img->px);
-    img->px = NULL;
-    img->w = img->h = 0;
+    *img = (sf_image){0};
 }
 
 // ---- EXIF orientation ----
@@ -283,7 +282,6 @@ static int decode_jpeg(sf_image *out, const uint8_t *buf, size_t n, const sf_dec
     int rc = decode_jpeg_pass(out, buf, n, opt, name, err, errlen);
     if (!opt || !opt->region || (rc == 0 && !out->damaged)) return rc;
     sf_image_free(out);
-    *out = (sf_image){0};
     sf_decode_opts whole = *opt;
     whole.region = NULL;
     whole.region_stop = 0;
