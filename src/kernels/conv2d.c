@@ -159,6 +159,7 @@ static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int pref_ocb, int
     d->ur = isa->max_ur[d->ocb];
     d->across = across;
     d->chunk = imin(n, d->ur);
+    d->cb_pass = d->n_cb;
 }
 
 // A strip streams its group's weights for all n_cb input blocks: ocb*vb * n_cb*KH*KW*icb floats, 72 KiB
@@ -171,7 +172,6 @@ static void pick_blocking(conv_dir *d, const sf_conv_isa *isa, int pref_ocb, int
 #define CONV_PASS_MIN_PIXELS 64
 static void pick_passes(conv_dir *d, int kk, int vb) {
     size_t per_cb = sizeof(float) * (size_t)kk * d->icb * d->ocb * vb;
-    d->cb_pass = d->n_cb;
     if (d->step == 1 && d->out_h * d->out_w >= CONV_PASS_MIN_PIXELS && per_cb * d->n_cb > 2 * CONV_PASS_BYTES)
         d->cb_pass = imax(1, (int)(CONV_PASS_BYTES / per_cb));
 }
@@ -278,7 +278,6 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     // A first layer of 3x3 at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
     f->row3 = x_plain && s->sw == 1 && s->kw == 3 && f->ocb == 1 && p->isa->row3;
     if (f->row3) f->ur = p->isa->row3_ur, f->chunk = imin(s->n, f->ur);
-    f->cb_pass = f->n_cb;
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
@@ -298,7 +297,6 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     b->in_step = 1;
     bwd_maps(b, s);
     pick_blocking(b, p->isa, pref_ocb, across, s->n);
-    b->cb_pass = b->n_cb;
     if (!x_plain) pick_passes(b, kk, vb);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
