@@ -1,6 +1,7 @@
 // test_kern_pool.c: max, average and global average pooling against PyTorch (golden files from
 // tests/golden/make_layers.py) in plain NCHW and in the blocked layouts vb = 4, 8, 16; the naive
-// references against the same files; padding lanes stay zero; finite-difference gradient checks.
+// references against the same files; padding lanes stay zero; the fused ReLU against ReLU-then-pool;
+// finite-difference gradient checks.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -123,13 +124,13 @@ Test(pool, global_avgpool_golden) {
 // L(x) = sum_i r_i y(x)_i in double; gradient by central differences for every element of x.
 typedef struct {
     const sf_pool_shape *s;
-    int kind;  // 0 max, 1 avg, 2 global avg
+    int kind;  // 0 max, 1 avg, 2 global avg, 3 max+ReLU 2x2 stride 2 (tiled), 4 max+ReLU as kind 0
     int vb;
 } fd_ctx;
 
 static double loss(const fd_ctx *f, const float *x, const float *r, float *y, int32_t *am, size_t ny) {
     const sf_pool_shape *s = f->s;
-    if (f->kind == 0) sf_maxpool2d_forward(y, am, x, s, f->vb);
+    if (f->kind == 0 || f->kind >= 3) sf_maxpool2d_forward(y, am, x, s, f->vb);
     else if (f->kind == 1) sf_avgpool2d_forward(y, x, s, f->vb);
     else sf_global_avgpool_forward(y, x, s->n, s->c, s->ih, s->iw, f->vb);
     double l = 0;
@@ -139,7 +140,8 @@ static double loss(const fd_ctx *f, const float *x, const float *r, float *y, in
 
 static void fd_check(int kind, int vb) {
     // Distinct values 0.01 apart in random order: no max is within the step of another.
-    sf_pool_shape s = sf_pool_shape_make(2, 5, 7, 6, 3, 2, 1);
+    sf_pool_shape s = kind == 3 ? sf_pool_shape_make(2, 5, 7, 6, 2, 2, 0) : sf_pool_shape_make(2, 5, 7, 6, 3, 2, 1);
+    s.relu = kind >= 3;
     fd_ctx f = {&s, kind, vb};
     size_t nx = sf_blocked_floats(s.n, s.c, s.ih, s.iw, vb);
     size_t ny = kind == 2 ? (size_t)s.n * s.c : sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb);
@@ -150,7 +152,8 @@ static void fd_check(int kind, int vb) {
     sf_rng_seed(&g, 7, (uint64_t)(kind * 100 + vb));
     size_t plain = (size_t)s.n * s.c * s.ih * s.iw;
     float *xp = malloc(plain * sizeof(float));
-    for (size_t i = 0; i < plain; i++) xp[i] = 0.01f * (float)i - 1.0f;
+    // Offset by half a step so that no value sits at the ReLU's kink.
+    for (size_t i = 0; i < plain; i++) xp[i] = 0.01f * (float)i - 1.005f;
     for (size_t i = plain - 1; i > 0; i--) {
         size_t j = sf_rng_below(&g, (uint32_t)(i + 1));
         float t = xp[i];
@@ -168,7 +171,7 @@ static void fd_check(int kind, int vb) {
         float *rb = to_blocked(rp, s.n, s.c, s.oh * s.ow, vb);
         memcpy(r, rb, ny * sizeof(float));
         loss(&f, x, r, y, am, ny);
-        if (kind == 0) sf_maxpool2d_backward(dx, r, am, &s, vb);
+        if (kind != 1) sf_maxpool2d_backward(dx, r, am, &s, vb);
         else sf_avgpool2d_backward(dx, r, &s, vb);
         free(rp), free(rb);
     }
@@ -192,7 +195,7 @@ static void fd_check(int kind, int vb) {
 }
 
 Test(pool, finite_differences) {
-    for (int kind = 0; kind < 3; kind++)
+    for (int kind = 0; kind < 5; kind++)
         for (int v = 0; v < N_VBS; v++) fd_check(kind, k_vbs[v]);
 }
 
@@ -271,6 +274,72 @@ Test(pool, ties_and_nan) {
         free(xb), free(yb), free(amb);
     }
     free(x), free(yr), free(ya), free(amr);
+}
+
+// The fused ReLU (pool.h) against its definition, PyTorch's MaxPool2d(ReLU(x)) built from the plain
+// references: ReLU, then pool, then the pool's backward masked by ReLU(x) > 0. Values come from a small
+// set with zeros of both signs and NaNs, so that ties, all-negative windows and NaN windows are common.
+// The shapes cover windows that tile the input (with leftover rows and columns, the backward's tiled
+// path) and overlapping, padded ones; without the ReLU the same comparison checks the tiled path alone.
+Test(pool, fused_relu_matches_relu_then_pool) {
+    static const int shapes[][7] = {{2, 19, 11, 13, 2, 2, 0}, {3, 20, 12, 12, 2, 2, 0}, {2, 9, 10, 11, 3, 3, 0},
+                                    {2, 19, 9, 10, 3, 2, 1}, {1, 17, 8, 9, 3, 1, 1}};
+    static const float vals[] = {-2.0f, -1.0f, -0.0f, 0.0f, 1.0f, 2.0f, 3.0f};
+    sf_rng g;
+    sf_rng_seed(&g, 5, 0);
+    for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++)
+        for (int relu = 0; relu < 2; relu++) {
+            const int *d = shapes[si];
+            sf_pool_shape s = sf_pool_shape_make(d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
+            size_t nx = (size_t)s.n * s.c * s.ih * s.iw, ny = (size_t)s.n * s.c * s.oh * s.ow;
+            float *x = malloc(nx * sizeof(float)), *xr = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+            for (size_t i = 0; i < nx; i++) {
+                float u = sf_rng_uniform(&g);
+                x[i] = u < 0.03f ? NAN : vals[(int)(u * 7.0f) % 7];
+                xr[i] = relu && x[i] < 0.0f ? 0.0f : x[i];  // torch.relu: NaN stays
+            }
+            for (size_t i = 0; i < ny; i++) dy[i] = sf_rng_uniform_range(&g, 0.5f, 1.5f);
+            float *yo = malloc(ny * sizeof(float)), *dxo = malloc(nx * sizeof(float));
+            int32_t *amo = malloc(ny * sizeof(int32_t));
+            sf_maxpool2d_forward_ref(yo, amo, xr, &s);
+            sf_maxpool2d_backward_ref(dxo, dy, amo, &s);
+            for (size_t i = 0; i < nx && relu; i++) dxo[i] = xr[i] > 0.0f ? dxo[i] : 0.0f;
+            s.relu = relu;
+            float *ya = malloc(ny * sizeof(float)), *dxa = malloc(nx * sizeof(float));
+            int32_t *amr = malloc(ny * sizeof(int32_t));
+            int zeroed = 0;
+            for (int v = -1; v < N_VBS; v++) {
+                int vb = v < 0 ? 0 : k_vbs[v];  // vb 0: the fused reference itself
+                if (vb == 0) {
+                    sf_maxpool2d_forward_ref(ya, amr, x, &s);
+                    sf_maxpool2d_backward_ref(dxa, dy, amr, &s);
+                } else {
+                    float *xb = to_blocked(x, s.n, s.c, s.ih * s.iw, vb), *dyb = to_blocked(dy, s.n, s.c, s.oh * s.ow, vb);
+                    size_t nyb = sf_blocked_floats(s.n, s.c, s.oh, s.ow, vb);
+                    size_t nxb = sf_blocked_floats(s.n, s.c, s.ih, s.iw, vb);
+                    float *yb = malloc(nyb * sizeof(float)), *dxb = malloc(nxb * sizeof(float));
+                    int32_t *am = malloc(nyb * sizeof(int32_t));
+                    memset(dxb, 0x7f, nxb * sizeof(float));  // backward must overwrite every element
+                    sf_maxpool2d_forward(yb, am, xb, &s, vb);
+                    sf_maxpool2d_backward(dxb, dyb, am, &s, vb);
+                    cr_assert_eq(to_plain(ya, yb, s.n, s.c, s.oh * s.ow, vb), 0.0f);
+                    cr_assert_eq(to_plain(dxa, dxb, s.n, s.c, s.ih * s.iw, vb), 0.0f);
+                    free(xb), free(dyb), free(yb), free(dxb), free(am);
+                }
+                int bad_y = 0, bad_dx = 0;
+                for (size_t i = 0; i < ny; i++) {
+                    bad_y += isnan(yo[i]) ? !isnan(ya[i]) : ya[i] != yo[i];
+                    zeroed += relu && yo[i] == 0.0f && !isnan(yo[i]);
+                }
+                for (size_t i = 0; i < nx; i++) bad_dx += dxa[i] != dxo[i];
+                cr_log_info("fused relu %d, %dx%dx%dx%d k%d s%d p%d, vb %2d (%s): %d y and %d dx mismatches", relu,
+                            s.n, s.c, s.ih, s.iw, d[4], d[5], d[6], vb, sf_isa_name(sf_isa_active()), bad_y, bad_dx);
+                cr_expect_eq(bad_y, 0);
+                cr_expect_eq(bad_dx, 0);
+            }
+            if (relu) cr_expect_gt(zeroed, 0, "no window was all non-positive: the test lost its point");
+            free(x), free(xr), free(dy), free(yo), free(dxo), free(amo), free(ya), free(dxa), free(amr);
+        }
 }
 
 Test(pool, shape_floor_mode) {

@@ -78,6 +78,13 @@ SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf
                         a[l] = take ? idx : a[l];
                     }
                 }
+            if (s->relu)
+                #pragma omp simd
+                for (int l = 0; l < vb; l++) {
+                    int keep = m[l] > 0.0f;
+                    m[l] = keep | (m[l] != m[l]) ? m[l] : 0.0f;
+                    a[l] = keep ? a[l] : -1;
+                }
             size_t o = ((size_t)oh * s->ow + ow) * vb;
             #pragma omp simd
             for (int l = 0; l < vb; l++) {
@@ -87,13 +94,49 @@ SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf
         }
 }
 
-// One plane: dy, argmax (OH,OW,vb), dx (IH,IW,vb) overwritten. Overlapping windows accumulate.
+// One plane: dy, argmax (OH,OW,vb), dx (IH,IW,vb) overwritten. Overlapping windows accumulate; argmax
+// -1 (a fused ReLU's non-positive output) adds nothing.
 SF_INLINE void maxpool_bwd_plane(float *dx, const float *dy, const int32_t *am, const sf_pool_shape *s,
                                  int vb) {
     memset(dx, 0, sizeof(float) * (size_t)s->ih * s->iw * vb);
     for (size_t o = 0; o < (size_t)s->oh * s->ow; o++)
         #pragma omp simd
-        for (int l = 0; l < vb; l++) dx[(size_t)am[o * vb + l] * vb + l] += dy[o * vb + l];
+        for (int l = 0; l < vb; l++) {
+            int32_t a = am[o * vb + l];
+            if (a >= 0) dx[(size_t)a * vb + l] += dy[o * vb + l];
+        }
+}
+
+// Windows that tile the input (stride = kernel, no padding; SimpleCnn's 2x2 pools) own each input pixel
+// alone, so every dx element is written once, in order, with dy or 0: no zeroing pass and no scattered
+// read-modify-write. Rows and columns past the last window (floor mode) get 0.
+static bool windows_tile(const sf_pool_shape *s) {
+    return s->sh == s->kh && s->sw == s->kw && s->ph == 0 && s->pw == 0;
+}
+
+SF_INLINE void maxpool_bwd_plane_tiled(float *dx, const float *dy, const int32_t *am, const sf_pool_shape *s,
+                                       int vb) {
+    int ch = s->oh * s->kh, cw = s->ow * s->kw;  // the rows and columns that windows cover
+    for (int h = 0; h < ch; h++) {
+        size_t orow = (size_t)(h / s->kh) * s->ow * vb;
+        float *dxr = dx + (size_t)h * s->iw * vb;
+        for (int ow = 0; ow < s->ow; ow++) {
+            const float *g = dy + orow + (size_t)ow * vb;
+            const int32_t *a = am + orow + (size_t)ow * vb;
+            for (int j = 0; j < s->kw; j++) {
+                int w = ow * s->kw + j;
+                int32_t idx = h * s->iw + w;
+                // Both loads unconditional, so that the select is a vector blend, not a branch.
+                #pragma omp simd
+                for (int l = 0; l < vb; l++) {
+                    float gl = g[l];
+                    dxr[(size_t)w * vb + l] = a[l] == idx ? gl : 0.0f;
+                }
+            }
+        }
+        memset(dxr + (size_t)cw * vb, 0, sizeof(float) * (size_t)(s->iw - cw) * vb);
+    }
+    memset(dx + (size_t)ch * s->iw * vb, 0, sizeof(float) * (size_t)(s->ih - ch) * s->iw * vb);
 }
 
 // One plane: x (IH,IW,vb), y (OH,OW,vb). Floor mode keeps each window inside the padded input, so
@@ -182,9 +225,13 @@ void sf_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax, co
     check_vb(vb);
     int planes = s->n * sf_cblocks(s->c, vb);
     size_t in_sz = (size_t)s->ih * s->iw * vb, out_sz = (size_t)s->oh * s->ow * vb;
+    bool tiled = windows_tile(s);
 #pragma omp parallel for schedule(static) num_threads(pool_threads(planes * in_sz))
     for (int p = 0; p < planes; p++) {
-        SF_POOL_DISPATCH(maxpool_bwd_plane, vb, dx + p * in_sz, dy + p * out_sz, argmax + p * out_sz, s)
+        if (tiled)
+            SF_POOL_DISPATCH(maxpool_bwd_plane_tiled, vb, dx + p * in_sz, dy + p * out_sz, argmax + p * out_sz, s)
+        else
+            SF_POOL_DISPATCH(maxpool_bwd_plane, vb, dx + p * in_sz, dy + p * out_sz, argmax + p * out_sz, s)
     }
 }
 

@@ -23,6 +23,11 @@ void sf_maxpool2d_forward_ref(float *y, int32_t *argmax, const float *x, const s
                             arg = h * s->iw + w;
                         }
                     }
+                // The fused ReLU, applied to the window's max (pool.h says why that is ReLU-then-pool).
+                if (s->relu && !(m > 0.0f)) {
+                    if (!isnan(m)) m = 0.0f;
+                    arg = -1;
+                }
                 size_t o = ((size_t)p * s->oh + oh) * s->ow + ow;
                 y[o] = m;
                 argmax[o] = arg;
@@ -30,13 +35,13 @@ void sf_maxpool2d_forward_ref(float *y, int32_t *argmax, const float *x, const s
     }
 }
 
-// dy, argmax (N,C,OH,OW), dx (N,C,IH,IW)
+// dy, argmax (N,C,OH,OW), dx (N,C,IH,IW); argmax -1 (a fused ReLU's non-positive output) passes nothing
 void sf_maxpool2d_backward_ref(float *dx, const float *dy, const int32_t *argmax, const sf_pool_shape *s) {
     memset(dx, 0, sizeof(float) * (size_t)s->n * s->c * s->ih * s->iw);
     for (int p = 0; p < s->n * s->c; p++)
         for (int o = 0; o < s->oh * s->ow; o++) {
             size_t io = (size_t)p * s->oh * s->ow + o;
-            dx[(size_t)p * s->ih * s->iw + argmax[io]] += dy[io];
+            if (argmax[io] >= 0) dx[(size_t)p * s->ih * s->iw + argmax[io]] += dy[io];
         }
 }
 

@@ -48,7 +48,7 @@ typedef struct {
     int in, in2, out;     // tensor ids (in2: second operand of ADD, else -1)
     int p_w, p_b;         // parameter ids (weight/gamma, bias/beta), -1 when absent
     int b_mean, b_var, b_nbt;  // buffer ids of BatchNorm, -1 otherwise
-    bool relu;            // BN / ADD: fused ReLU on the output
+    bool relu;            // BN / ADD / MAXPOOL: fused ReLU on the output
     bool first;           // conv reading the plain input: no backward-data
     // conv
     int co, k, stride, pad;
@@ -119,7 +119,8 @@ sf_layer *sf_graph_layer(sf_graph *g, sf_layer_kind kind, const char *name, int 
 int sf_nn_conv(sf_graph *g, const char *name, int in, int co, int k, int stride, int pad, bool bias, bool torchvision_init);
 int sf_nn_bn(sf_graph *g, const char *name, int in, bool relu);
 int sf_nn_relu(sf_graph *g, const char *name, int in);
-int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int pad);
+// relu: a ReLU fused on the pooled output, equal to pooling a ReLU's output (kernels/pool.h).
+int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int pad, bool relu);
 int sf_nn_avgpool(sf_graph *g, const char *name, int in, int k, int stride, int pad);
 int sf_nn_resize(sf_graph *g, const char *name, int in, int oh, int ow);
 int sf_nn_flatten(sf_graph *g, const char *name, int in);

@@ -20,8 +20,13 @@ static int pool_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in,
     return out;
 }
 
-int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int pad) {
-    return pool_layer(g, SF_L_MAXPOOL, name, in, k, stride, pad);
+int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int pad, bool relu) {
+    int out = pool_layer(g, SF_L_MAXPOOL, name, in, k, stride, pad);
+    sf_layer *l = &g->layers[g->n_layers - 1];
+    l->relu = relu;
+    const sf_tensor *y = &g->tensors[out];
+    if (relu) l->flops += (double)y->c * y->h * y->w;
+    return out;
 }
 
 int sf_nn_avgpool(sf_graph *g, const char *name, int in, int k, int stride, int pad) {
@@ -46,6 +51,7 @@ void sf_layer_pool_forward(sf_graph *g, sf_layer *l, int n) {
         return;
     }
     sf_pool_shape s = sf_pool_shape_make(n, x->c, x->h, x->w, l->pk, l->pstride, l->ppad);
+    s.relu = l->relu;
     if (l->kind == SF_L_MAXPOOL)
         sf_maxpool2d_forward(y, l->argmax, x->data, &s, g->vb);
     else
@@ -60,6 +66,7 @@ void sf_layer_pool_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
         return;
     }
     sf_pool_shape s = sf_pool_shape_make(n, x->c, x->h, x->w, l->pk, l->pstride, l->ppad);
+    s.relu = l->relu;
     if (l->kind == SF_L_MAXPOOL)
         sf_maxpool2d_backward(dx, dy, l->argmax, &s, g->vb);
     else

@@ -13,10 +13,9 @@ int sf_build_simple(sf_graph *g, int n_classes) {
     for (int i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "conv%d.0", i + 1);
         x = sf_nn_conv(g, name, x, chans[i + 1], 3, 1, 0, true, false);
-        snprintf(name, sizeof name, "conv%d.1", i + 1);
-        x = sf_nn_relu(g, name, x);
+        // ReLU then MaxPool2d(2), as one layer: the ReLU runs on the pooled map (kernels/pool.h).
         snprintf(name, sizeof name, "conv%d.2", i + 1);
-        x = sf_nn_maxpool(g, name, x, 2, 2, 0);
+        x = sf_nn_maxpool(g, name, x, 2, 2, 0, true);
     }
     x = sf_nn_flatten(g, "flatten", x);
     x = sf_nn_linear(g, "fc1.0", x, 512);
@@ -41,7 +40,7 @@ int sf_build_best(sf_graph *g, int n_classes) {
     x = sf_nn_bn(g, "conv5.1", x, true);
     x = sf_nn_conv(g, "conv6.0", x, 256, 2, 1, 0, true, false);
     x = sf_nn_bn(g, "conv6.1", x, true);
-    x = sf_nn_maxpool(g, "conv6.3", x, 3, 2, 0);
+    x = sf_nn_maxpool(g, "conv6.3", x, 3, 2, 0, false);
     x = sf_nn_resize(g, "interpolate", x, 4, 4);
     x = sf_nn_flatten(g, "flatten", x);
     char name[16];

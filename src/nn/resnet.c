@@ -56,7 +56,7 @@ int sf_build_resnet(sf_graph *g, int depth, int n_classes) {
     const int expansion = depth == 50 ? 4 : 1;
     int x = sf_nn_conv(g, "conv1", 0, 64, 7, 2, 3, false, true);
     x = sf_nn_bn(g, "bn1", x, true);
-    x = sf_nn_maxpool(g, "maxpool", x, 3, 2, 1);
+    x = sf_nn_maxpool(g, "maxpool", x, 3, 2, 1, false);
     int inplanes = 64;
     char p[32];
     for (int s = 0; s < 4; s++) {
