@@ -80,3 +80,94 @@ void sf_sgemm_ukernel_avx2_6x16(int k, const float *a, long rs_a, const float *b
     default: break;
     }
 }
+
+// r[0..7] are 8 rows of 8 floats; afterwards r[c] holds column c.
+static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    // Pairs of rows interleaved within each 128-bit lane ...
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // ... then u[4g + c] holds, in lane L, column 4L + c of rows 4g..4g+3 ...
+#pragma GCC unroll 2
+    for (int g = 0; g < 2; g++) {
+        u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    // ... and the two 128-bit lanes are swapped between the row halves.
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+// sf_sgemm_pack_b for NR = 16 with the transpose done 8 x 8 in registers: op(B) = B^T is read as 16
+// rows of B, 8 floats each, and written as 8 k steps of 16 (the batch-64 fully connected forward,
+// y = x W^T, packs all of W this way every step). Ragged slivers and k tails use the portable routine.
+// dst is (ceil(nc/16), kc, 16); b is (nc,kc) with row stride ldb when trans_b.
+void sf_sgemm_pack_b_avx2_16(float *restrict dst, bool trans_b, const float *restrict b, int ldb, int kc, int nc,
+                             int nr) {
+    if (!trans_b || nr != NR) {
+        sf_sgemm_pack_b(dst, trans_b, b, ldb, kc, nc, nr);
+        return;
+    }
+    const int kc8 = kc / 8 * 8;
+    for (int j0 = 0; j0 < nc; j0 += NR, dst += (long)NR * kc) {
+        const float *src = b + (long)j0 * ldb;
+        if (nc - j0 < NR) {
+            sf_sgemm_pack_b(dst, true, src, ldb, kc, nc - j0, NR);
+            break;
+        }
+        for (int p0 = 0; p0 < kc8; p0 += 8)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m256 r[8];
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (long)(8 * h + j) * ldb + p0);
+                transpose8(r);
+#pragma GCC unroll 8
+                for (int p = 0; p < 8; p++) _mm256_storeu_ps(dst + (long)(p0 + p) * NR + 8 * h, r[p]);
+            }
+        for (int j = 0; j < NR; j++)
+            for (int p = kc8; p < kc; p++) dst[(long)p * NR + j] = src[(long)j * ldb + p];
+    }
+}
+
+// sf_sgemm_pack_a for MR = 6 with the interleave done 8 x 8 in registers: 6 rows of A (2 zero rows pad
+// the transpose), 8 floats each, become 8 k steps of 6. Each step's 8-float store runs 2 floats into
+// the next step, which overwrites them; the block's last step stores only its 6. Ragged slivers and k
+// tails use the portable routine. dst is (ceil(mc/6), kc, 6); a is (mc,kc) with row stride lda unless
+// trans_a.
+void sf_sgemm_pack_a_avx2_6(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc,
+                            int mr) {
+    if (trans_a || mr != MR) {
+        sf_sgemm_pack_a(dst, trans_a, a, lda, mc, kc, mr);
+        return;
+    }
+    const int kc8 = kc / 8 * 8;
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    for (int i0 = 0; i0 < mc; i0 += MR, dst += (long)MR * kc) {
+        const float *src = a + (long)i0 * lda;
+        if (mc - i0 < MR) {
+            sf_sgemm_pack_a(dst, false, src, lda, mc - i0, kc, MR);
+            break;
+        }
+        for (int p0 = 0; p0 < kc8; p0 += 8) {
+            __m256 r[8];
+#pragma GCC unroll 6
+            for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(src + (long)i * lda + p0);
+            r[6] = r[7] = _mm256_setzero_ps();
+            transpose8(r);
+#pragma GCC unroll 7
+            for (int p = 0; p < 7; p++) _mm256_storeu_ps(dst + (long)(p0 + p) * MR, r[p]);
+            _mm256_maskstore_ps(dst + (long)(p0 + 7) * MR, six, r[7]);
+        }
+        for (int i = 0; i < MR; i++)
+            for (int p = kc8; p < kc; p++) dst[(long)p * MR + i] = src[(long)i * lda + p];
+    }
+}

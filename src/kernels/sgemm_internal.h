@@ -70,6 +70,10 @@ void sf_sgemm_pack_b_avx512_32(float *restrict dst, bool trans_b, const float *r
                                int nr);
 void sf_sgemm_ukernel_avx2_6x16(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
                                 long ldc, float alpha, float beta, int m_eff, int n_eff);
+void sf_sgemm_pack_a_avx2_6(float *restrict dst, bool trans_a, const float *restrict a, int lda, int mc, int kc,
+                            int mr);
+void sf_sgemm_pack_b_avx2_16(float *restrict dst, bool trans_b, const float *restrict b, int ldb, int kc, int nc,
+                             int nr);
 #endif
 #if defined(__aarch64__)
 void sf_sgemm_ukernel_neon_8x12(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
@@ -93,7 +97,7 @@ void sf_sgemm_pack_b(float *restrict dst, bool trans_b, const float *restrict b,
 //
 //   ISA      kernel                          MR  NR   packing            MC   KC   NC  (L1d 48K, L2 2M, L3 300M)
 //   avx512   sf_sgemm_ukernel_avx512_14x32   14  32   transposes in zmm  1022 192 4096
-//   avx2     sf_sgemm_ukernel_avx2_6x16       6  16   portable            678 384 4096
+//   avx2     sf_sgemm_ukernel_avx2_6x16       6  16   transposes in ymm   678 384 4096
 //   neon     sf_sgemm_ukernel_neon_8x12       8  12   portable            (from the host's caches)
 //   scalar   sf_sgemm_ukernel_scalar_4x8      4   8   portable            340 768 4096
 //
@@ -109,7 +113,9 @@ static inline sf_sgemm_arch sf_sgemm_arch_for(sf_isa isa) {
     case SF_ISA_AVX512:
         return (sf_sgemm_arch){"avx512_14x32", 14, 32, sf_sgemm_ukernel_avx512_14x32, sf_sgemm_pack_a_avx512_14,
                                sf_sgemm_pack_b_avx512_32};
-    case SF_ISA_AVX2: return (sf_sgemm_arch){"avx2_6x16", 6, 16, sf_sgemm_ukernel_avx2_6x16, sf_sgemm_pack_a, sf_sgemm_pack_b};
+    case SF_ISA_AVX2:
+        return (sf_sgemm_arch){"avx2_6x16", 6, 16, sf_sgemm_ukernel_avx2_6x16, sf_sgemm_pack_a_avx2_6,
+                               sf_sgemm_pack_b_avx2_16};
 #endif
 #if defined(__aarch64__)
     case SF_ISA_NEON: return (sf_sgemm_arch){"neon_8x12", 8, 12, sf_sgemm_ukernel_neon_8x12, sf_sgemm_pack_a, sf_sgemm_pack_b};
