@@ -43,17 +43,23 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
         b += rs_b;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    const __m256i full = _mm256_set1_epi32(-1);
+    // Masked moves only where the last vector is partial: on AMD Zen a ymm vmaskmovps store costs
+    // several times a plain one, which shows when k is small (the fully connected dW, k = batch).
+    const int partial = _mm256_movemask_ps(_mm256_castsi256_ps(last)) != 0xff;
 #pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
         float *ci = c + i * ldc;
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
-            const __m256i mk = v == NV - 1 ? last : full;
             __m256 r = _mm256_mul_ps(va, acc[i][v]);
-            // beta == 0 must not read C (it may hold NaNs)
-            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(ci + 8 * v, mk), r);
-            _mm256_maskstore_ps(ci + 8 * v, mk, r);
+            if (v == NV - 1 && partial) {
+                // beta == 0 must not read C (it may hold NaNs)
+                if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(ci + 8 * v, last), r);
+                _mm256_maskstore_ps(ci + 8 * v, last, r);
+            } else {
+                if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * v), r);
+                _mm256_storeu_ps(ci + 8 * v, r);
+            }
         }
     }
 }
@@ -150,7 +156,6 @@ void sf_sgemm_pack_a_avx2_6(float *restrict dst, bool trans_a, const float *rest
         return;
     }
     const int kc8 = kc / 8 * 8;
-    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
     for (int i0 = 0; i0 < mc; i0 += MR, dst += (long)MR * kc) {
         const float *src = a + (long)i0 * lda;
         if (mc - i0 < MR) {
@@ -165,7 +170,9 @@ void sf_sgemm_pack_a_avx2_6(float *restrict dst, bool trans_a, const float *rest
             transpose8(r);
 #pragma GCC unroll 7
             for (int p = 0; p < 7; p++) _mm256_storeu_ps(dst + (long)(p0 + p) * MR, r[p]);
-            _mm256_maskstore_ps(dst + (long)(p0 + 7) * MR, six, r[7]);
+            float *d7 = dst + (long)(p0 + 7) * MR;  // 6 floats: 4 + 2, no masked store (see tile)
+            _mm_storeu_ps(d7, _mm256_castps256_ps128(r[7]));
+            _mm_storel_pi((__m64 *)(void *)(d7 + 4), _mm256_extractf128_ps(r[7], 1));
         }
         for (int i = 0; i < MR; i++)
             for (int p = kc8; p < kc; p++) dst[(long)p * MR + i] = src[(long)i * lda + p];
