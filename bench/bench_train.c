@@ -46,6 +46,8 @@ static const sf_opt_spec spec[] = {
     {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
     {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0, "placement, as for train"},
+    {"layers", SF_OPT_FLAG, "off", NULL, 0, 0,
+     "then where a step's time goes: forward and backward ms per layer, and the optimizer step"},
     {"scaling", SF_OPT_FLAG, "off", NULL, 0, 0,
      "numa off and auto at 1 thread and at --threads threads, interleaved --rounds times: img/s and scaling"},
 };
@@ -92,6 +94,52 @@ static void run_ours(sf_result *r, sf_replicas *m, sf_optimizer *o, const float 
     r->infer_s = median(t, steps);
     r->rss_mib = peak_rss_mib();
     free(t);
+}
+
+// --layers: forward and backward milliseconds per step of each layer of replica 0 (with one NUMA group,
+// the only one), the optimizer step (with the replicas' refresh) and the rest (loss, gradient reduction),
+// summed over `steps` steps and shown per step. The timers add two clock reads per layer and pass.
+static void print_layers(sf_replicas *m, sf_optimizer *o, const float *x, const int64_t *y, int batch, int steps,
+                         const char *shape, int json) {
+    sf_graph *g = sf_model_graph(sf_replicas_get(m, 0));
+    int L = g->n_layers;
+    double *ls = sf_calloc((size_t)2 * L, sizeof *ls), opt_s = 0.0, total = 0.0, layers = 0.0;
+    g->layer_s = ls;
+    for (int i = 0; i < steps; i++) {
+        double t0 = sf_now();
+        sf_replicas_forward(m, x, batch, true);
+        sf_replicas_loss_backward(m, y);
+        double t1 = sf_now();
+        sf_opt_step(o);
+        sf_replicas_refresh(m);
+        double t2 = sf_now();
+        opt_s += t2 - t1;
+        total += t2 - t0;
+    }
+    g->layer_s = NULL;
+    double ms = 1e3 / steps;
+    if (!json) printf("train %-22s %-16s %9s %9s %6s\n", shape, "layer", "fwd ms", "bwd ms", "share");
+    for (int i = 0; i < L; i++) {
+        const sf_layer *l = &g->layers[i];
+        layers += ls[i] + ls[L + i];
+        if (json)
+            printf("{\"suite\":\"train_layers\",\"case\":\"%s\",\"layer\":\"%s\",\"fwd_ms\":%.3f,\"bwd_ms\":%.3f}\n",
+                   shape, l->name, ls[i] * ms, ls[L + i] * ms);
+        else
+            printf("train %-22s %-16s %9.2f %9.2f %5.1f%%\n", shape, l->name, ls[i] * ms, ls[L + i] * ms,
+                   100.0 * (ls[i] + ls[L + i]) / total);
+    }
+    double rest = total - layers - opt_s;
+    if (json)
+        printf("{\"suite\":\"train_layers\",\"case\":\"%s\",\"optimizer_ms\":%.3f,\"other_ms\":%.3f,"
+               "\"step_ms\":%.3f}\n", shape, opt_s * ms, rest * ms, total * ms);
+    else
+        printf("train %-22s %-16s %9.2f %9s %5.1f%%\n"
+               "train %-22s %-16s %9.2f %9s %5.1f%%\n"
+               "train %-22s %-16s %9.2f %9s  (mean of %d steps)\n",
+               shape, "optimizer", opt_s * ms, "", 100.0 * opt_s / total, shape, "loss, reduce", rest * ms, "",
+               100.0 * rest / total, shape, "step", total * ms, "", steps);
+    free(ls);
 }
 
 // Median seconds per training step fed by the real loader (decode, augment, batch) on dir; -1 on error.
@@ -375,6 +423,7 @@ int sf_bench_train(int argc, char **argv) {
                    "infer %.2fx (springfield / PyTorch)\n",
                    shape, batch / t_step, batch / t_inf, pt_rss, t_step / s_step, t_inf / s_inf);
     }
+    if (sf_opt_flag(&o, "layers")) print_layers(m, opt, x, y, batch, steps, shape, json);
     fflush(stdout);
     free(ours_step);
     free(ours_inf);

@@ -370,6 +370,7 @@ void sf_graph_forward(sf_graph *g, int n, bool train) {
     if (train) g->weights_dirty = true;
     for (int i = 0; i < g->n_layers; i++) {
         sf_layer *l = &g->layers[i];
+        double t0 = g->layer_s ? sf_now() : 0.0;
         switch (l->kind) {
         case SF_L_CONV: sf_layer_conv_forward(g, l, n); break;
         case SF_L_BN: sf_layer_bn_forward(g, l, n, train); break;
@@ -379,6 +380,7 @@ void sf_graph_forward(sf_graph *g, int n, bool train) {
         case SF_L_LINEAR: sf_layer_linear_forward(g, l, n); break;
         default: sf_layer_misc_forward(g, l, n, train); break;
         }
+        if (g->layer_s) g->layer_s[i] += sf_now() - t0;
     }
     g->last_n = n;
     g->have_train_forward = train;
@@ -413,8 +415,10 @@ void sf_graph_backward(sf_graph *g, int n, const float *dlogits) {
         sf_layer *l = &g->layers[i];
         // The layer that owns the earliest trainable parameter need not propagate further.
         bool need_dx = i > g->first_trainable && !l->first;
+        double t0 = g->layer_s ? sf_now() : 0.0;
         if (l->kind == SF_L_ADD) {
             sf_layer_misc_backward(g, l, n, NULL);
+            if (g->layer_s) g->layer_s[g->n_layers + i] += sf_now() - t0;
             continue;
         }
         float *dx = need_dx ? sf_graph_grad_target(g, l->in) : NULL;
@@ -428,5 +432,6 @@ void sf_graph_backward(sf_graph *g, int n, const float *dlogits) {
         default: if (dx) sf_layer_misc_backward(g, l, n, dx); break;
         }
         if (dx) sf_graph_grad_commit(g, l->in, n);
+        if (g->layer_s) g->layer_s[g->n_layers + i] += sf_now() - t0;
     }
 }

@@ -98,6 +98,9 @@ typedef struct {
     float *dlogits;      // (max_batch, K)
     bool weights_dirty;  // packed conv weights are stale
     int last_n;          // batch of the last forward
+    // When set (bench train --layers): seconds spent in each layer, added up by every forward
+    // ([i]) and backward ([n_layers + i]); the caller owns it.
+    double *layer_s;
     bool have_train_forward;  // activations of a train-mode forward are in place for backward
     int first_trainable; // lowest layer index with a non-frozen parameter (backward stops there)
     char err[192];       // first building error (input too small, ...); empty when the graph is valid

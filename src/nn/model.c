@@ -162,6 +162,8 @@ static const char *kind_name(sf_layer_kind k) {
     return "?";
 }
 
+sf_graph *sf_model_graph(sf_model *m) { return &m->g; }
+
 double sf_model_flops_per_image(const sf_model *m) {
     double f = 0.0;
     for (int i = 0; i < m->g.n_layers; i++) f += m->g.layers[i].flops;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nn/graph.h"
 #include "nn/param.h"
 
 typedef struct {
@@ -107,5 +108,7 @@ int sf_model_weights_info(sf_weights_info *info, const char *path, char *err, si
 void sf_model_print_table(const sf_model *m, FILE *f);
 // Forward FLOPs per image (multiply-add = 2), for benchmarks (backward is about twice this).
 double sf_model_flops_per_image(const sf_model *m);
+// The model's layer graph (nn/graph.h), for tools that look inside it (bench train --layers).
+sf_graph *sf_model_graph(sf_model *m);
 
 #endif
