@@ -46,4 +46,11 @@ check "predict --top 0: exit 2" $?
 check "bench train --size abc: exit 2" $?
 "$SF" predict --help | grep -q -- "--submission"; check "predict --help" $?
 "$SF" evaluate --help | grep -q -- "--weights"; check "evaluate --help" $?
+
+# bench train --layers: a row per layer of the model (simple: conv1.0 .. out), then the optimizer and the step.
+"$SF" bench train --model simple --size 94 --batch 2 --steps 2 --warmup 0 --no-torch --layers >"$TMP/layers.txt" 2>&1
+st=$?
+rows=$(grep -cE "simple_s94_b2 +(conv[1-5]\.[02]|flatten|fc1\.[01]|out) +[0-9.]+ +[0-9.]+ +[0-9.]+%" "$TMP/layers.txt")
+[ $st = 0 ] && [ "$rows" = 14 ] && grep -qE "optimizer +[0-9.]+" "$TMP/layers.txt" && grep -qE " step +[0-9.]+ " "$TMP/layers.txt"
+check "bench train --layers: 14 layer rows, optimizer and step (exit $st, $rows rows)" $?
 finish
