@@ -137,7 +137,7 @@ static void print_layers(sf_replicas *m, sf_optimizer *o, const float *x, const 
         printf("train %-22s %-16s %9.2f %9s %5.1f%%\n"
                "train %-22s %-16s %9.2f %9s %5.1f%%\n"
                "train %-22s %-16s %9.2f %9s  (mean of %d steps)\n",
-               shape, "optimizer", opt_s * ms, "", 100.0 * opt_s / total, shape, "loss, reduce", rest * ms, "",
+               shape, "optimizer", opt_s * ms, "", 100.0 * opt_s / total, shape, "other", rest * ms, "",
                100.0 * rest / total, shape, "step", total * ms, "", steps);
     free(ls);
 }
