@@ -7,7 +7,8 @@
 //
 // Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
 // every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. The
-// algorithm column says which path the plan chose ("direct_<isa>_<ur>x<ocb>" or "gemm_chunk<images>");
+// algorithm column says which path the plan chose ("direct_<isa>_<ur>x<ocb>[_row3]", "direct_<isa>_wgrad"
+// or "gemm_chunk<images>");
 // --algo forces one. --model resnet1x1 (not in the default run) times the 1x1 convolutions of ResNet-50. Runs of
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is

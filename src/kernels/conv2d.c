@@ -36,7 +36,9 @@ typedef struct {
     int chunk;               // images per work item: the strip length across images
     int across;              // row leftovers of fewer accumulators run across images (conv2d_tuning.h)
     int cb_pass;             // input blocks per pass (n_cb: one pass); see pick_passes
-    bool row3;               // full strips of plain stride-1 3-column input go to isa->row3 (ur = row3_ur)
+    // Full strips of stride-1 3-column rows into one output block go here (isa->row3 for plain input,
+    // isa->row3b for blocked; ur = row3_ur); NULL: the strip kernel throughout.
+    void (*row3)(const sf_conv_kargs *a);
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -275,8 +277,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     f->in_step = s->sw;
     fwd_maps(f, s);
     pick_blocking(f, p->isa, pref_ocb, across, s->n);
-    // A first layer of 3x3 at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
-    f->row3 = x_plain && s->sw == 1 && s->kw == 3 && f->ocb == 1 && p->isa->row3;
+    // Rows of 3 columns at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
+    f->row3 = s->sw == 1 && s->kw == 3 && f->ocb == 1 ? (x_plain ? p->isa->row3 : p->isa->row3b) : NULL;
     if (f->row3) f->ur = p->isa->row3_ur, f->chunk = imin(s->n, f->ur);
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
@@ -297,6 +299,9 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     b->in_step = 1;
     bwd_maps(b, s);
     pick_blocking(b, p->isa, pref_ocb, across, s->n);
+    // Backward-data of the same shape into one block of dx: the blocked row-sharing strip.
+    b->row3 = !x_plain && s->sw == 1 && s->kw == 3 && b->ocb == 1 ? p->isa->row3b : NULL;
+    if (b->row3) b->ur = p->isa->row3_ur, b->chunk = imin(s->n, b->ur);
     if (!x_plain) pick_passes(b, kk, vb);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
@@ -309,12 +314,18 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->bpart = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb * p->nthr);
     p->taps = sf_malloc(sizeof(ptrdiff_t) * 2 * kk * p->nthr);
     p->gemm_w_off = f->w_floats + b->w_floats;
-    char direct[24];
-    snprintf(direct, sizeof direct, "direct_%s_%dx%d", p->isa->name, f->ur, f->ocb);
+    // Each direction's own tile ("_row3": its full strips take the row-sharing kernel); backward-weights
+    // runs the weight-gradient tiles.
+    char direct[3][32];
+    const conv_dir *dd[2] = {f, b};
+    for (int d = 0; d < 2; d++)
+        snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", p->isa->name, dd[d]->ur, dd[d]->ocb,
+                 dd[d]->row3 ? "_row3" : "");
+    snprintf(direct[2], sizeof direct[2], "direct_%s_wgrad", p->isa->name);
     char gemm[32] = "";
     if (p->any_gemm) snprintf(gemm, sizeof gemm, "gemm_chunk%d", p->gm.chunk);
-    for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%s", p->gemm[d] ? gemm : direct);
-    snprintf(p->algo, sizeof p->algo, "%s%s%s%s", direct, p->gemm[0] ? "+gemm_fwd" : "", p->gemm[1] ? "+gemm_bwd_d" : "",
+    for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%.31s", p->gemm[d] ? gemm : direct[d]);
+    snprintf(p->algo, sizeof p->algo, "%s%s%s%s", direct[0], p->gemm[0] ? "+gemm_fwd" : "", p->gemm[1] ? "+gemm_bwd_d" : "",
              p->gemm[2] ? "+gemm_bwd_w" : "");
     return p;
 }
@@ -418,7 +429,7 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
             }
             a.n_taps = nt;
             // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
-            bool row3 = d->row3 && m == 7u;
+            bool row3 = d->row3 && m == 7u;  // all 3 columns valid
             int rem = len % d->ur, full = len - rem;
             // A leftover with too few accumulators to hide the FMA latency fills more registers across
             // images; a longer one stays in the row, whose input is contiguous (strips across many
@@ -431,7 +442,7 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 for (int j = 0; j < row_end; j += d->ur) {
                     a.in = in + i * d->in_is + j * in_ps;
                     a.out = out + i * out_is + (ptrdiff_t)(c + j * d->step) * vb;
-                    if (row3 && row_end - j >= d->ur) p->isa->row3(&a);
+                    if (row3 && row_end - j >= d->ur) d->row3(&a);
                     else p->isa->direct(&a, imin(d->ur, row_end - j), g);
                 }
             if (across) {

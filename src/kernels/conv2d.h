@@ -40,7 +40,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
                                            sf_conv2d_algo algo);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
 // Which algorithms run, for benchmarks and logs, e.g. "direct_avx512_14x2" or "direct_avx512_6x4+gemm_bwd_w";
-// per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4" or "gemm_chunk8"
+// per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4",
+// "direct_avx2_12x1_row3", "direct_avx512_wgrad" or "gemm_chunk8"
 // (images per GEMM).
 const char *sf_conv2d_plan_algo(const sf_conv2d_plan *p);
 const char *sf_conv2d_plan_dir_algo(const sf_conv2d_plan *p, int dir);

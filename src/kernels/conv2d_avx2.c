@@ -45,6 +45,7 @@ SF_CONV_DEFINE_KERNELS(avx2)
 // 12 accumulators + 3 weights + 1 broadcast: the 16 ymm registers.
 #define ROW3_UR 12
 static void row3_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
+static void row3b_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR)
 
 const sf_conv_isa sf_conv_isa_avx2 = {
     .name = "avx2",
@@ -57,5 +58,6 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .max_kwn = {0, 7, 7, 4},
     .wgrad_plain = wgrad_plain_avx2,
     .row3 = row3_avx2,
+    .row3b = row3b_avx2,
     .row3_ur = ROW3_UR,
 };

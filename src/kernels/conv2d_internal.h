@@ -54,6 +54,9 @@ typedef struct {
     // Optional (NULL: none): the strip of row3_ur pixels for plain input at stride 1, one output block,
     // taps in rows of 3 columns (SF_CONV_DIRECT_ROW3_BODY).
     void (*row3)(const sf_conv_kargs *a);
+    // Optional (NULL: none): the same for blocked input (SF_CONV_DIRECT_ROW3B_BODY), forward or
+    // backward-data, also row3_ur pixels.
+    void (*row3b)(const sf_conv_kargs *a);
     int row3_ur;
 } sf_conv_isa;
 
@@ -129,6 +132,45 @@ extern const sf_conv_isa sf_conv_isa_neon;
                     V x_ = VBCAST(in + m);                                                                       \
                     _Pragma("GCC unroll 3") for (int k = 0; k < 3; k++)                                          \
                         if (m - k >= 0 && m - k < UR) acc[m - k] = VFMA(x_, VLOAD(w + k * VB), acc[m - k]);      \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
+    }
+
+// Blocked input, one output block, taps in kernel rows of 3 columns whose inputs are one pixel apart:
+// forward at stride 1 reads columns c, c+1, c+2 for taps t, t+1, t+2, backward-data (whose taps walk
+// the kernel columns the other way) c, c-1, c-2. Per input channel the row's 3 weight vectors stay in
+// registers, and each input value, broadcast once, feeds up to 3 FMAs: UR + 5 loads per 3 UR FMAs, where
+// the strip kernel at one output block needs one broadcast per FMA (SimpleCnn's conv2 backward-data,
+// into 8 channels, is the case in the seed's models).
+#define SF_CONV_DIRECT_ROW3B_BODY(UR)                                                                           \
+    {                                                                                                            \
+        V acc[UR];                                                                                               \
+        if (a->accum) {                                                                                          \
+            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = VLOAD(a->out + j * a->out_ps);        \
+        } else {                                                                                                 \
+            V b_ = a->bias ? VLOAD(a->bias) : VZERO();                                                           \
+            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = b_;                                   \
+        }                                                                                                        \
+        const ptrdiff_t ps_ = a->in_ps;                                                                          \
+        for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
+            const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
+            const int ni_ = cb == a->n_cb - 1 ? a->icb_last : a->icb;                                            \
+            for (int t = 0; t < a->n_taps; t += 3) {                                                             \
+                /* k = 0, 1, 2 in input order: tap k reads in + (j + k) * ps for pixel j */                      \
+                const int rev_ = a->tap_in[t + 1] < a->tap_in[t];                                                \
+                const float *in = inb + a->tap_in[rev_ ? t + 2 : t];                                             \
+                const float *w0 = wb + a->tap_w[rev_ ? t + 2 : t], *w1 = wb + a->tap_w[t + 1];                   \
+                const float *w2 = wb + a->tap_w[rev_ ? t : t + 2];                                               \
+                for (int i = 0; i < ni_; i++) {                                                                  \
+                    const V k0 = VLOAD(w0 + i * VB), k1 = VLOAD(w1 + i * VB), k2 = VLOAD(w2 + i * VB);           \
+                    _Pragma("GCC unroll 34") for (int m = 0; m < UR + 2; m++) {                                  \
+                        V x_ = VBCAST(in + m * ps_ + i);                                                         \
+                        if (m < UR) acc[m] = VFMA(x_, k0, acc[m]);                                               \
+                        if (m >= 1 && m - 1 < UR) acc[m - 1] = VFMA(x_, k1, acc[m - 1]);                         \
+                        if (m >= 2) acc[m - 2] = VFMA(x_, k2, acc[m - 2]);                                       \
+                    }                                                                                            \
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
