@@ -4,7 +4,9 @@
 #include "nn/graph.h"
 #include "util/util.h"
 
-static int pool_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in, int k, int stride, int pad) {
+// relu: a ReLU fused on the output (max pool only), counted as one more FLOP per output element.
+static int pool_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in, int k, int stride, int pad,
+                      bool relu) {
     const sf_tensor *x = &g->tensors[in];
     int oh = 1, ow = 1;
     if (x->h + 2 * pad < k || x->w + 2 * pad < k) {
@@ -15,22 +17,17 @@ static int pool_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in,
     }
     int out = sf_graph_tensor(g, x->c, oh, ow, true);
     sf_layer *l = sf_graph_layer(g, kind, name, in, out);
-    l->pk = k, l->pstride = stride, l->ppad = pad;
-    l->flops = (double)k * k * g->tensors[out].c * oh * ow;
+    l->pk = k, l->pstride = stride, l->ppad = pad, l->relu = relu;
+    l->flops = (double)(k * k + relu) * g->tensors[out].c * oh * ow;
     return out;
 }
 
 int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int pad, bool relu) {
-    int out = pool_layer(g, SF_L_MAXPOOL, name, in, k, stride, pad);
-    sf_layer *l = &g->layers[g->n_layers - 1];
-    l->relu = relu;
-    const sf_tensor *y = &g->tensors[out];
-    if (relu) l->flops += (double)y->c * y->h * y->w;
-    return out;
+    return pool_layer(g, SF_L_MAXPOOL, name, in, k, stride, pad, relu);
 }
 
 int sf_nn_avgpool(sf_graph *g, const char *name, int in, int k, int stride, int pad) {
-    return pool_layer(g, SF_L_AVGPOOL, name, in, k, stride, pad);
+    return pool_layer(g, SF_L_AVGPOOL, name, in, k, stride, pad, false);
 }
 
 int sf_nn_gap(sf_graph *g, const char *name, int in) {
