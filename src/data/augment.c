@@ -202,7 +202,8 @@ sf_warp_interior_fn sf_warp_interior(void) {
     return sf_warp_interior_scalar;
 }
 
-// Asks the cache for the source lines that output row r will read, a few rows before it is sampled.
+// Asks the cache for the source lines that the output row mapped by r will read (the caller passes the
+// row two ahead of the one it samples).
 // A large decoded image (a full-size original at half scale is ~1.5 MiB) no longer fits in L2, and a
 // rotated row crosses its source rows on a slant that the hardware prefetchers do not follow: without
 // this the interior's gathers waited on L3 for most of their time. Points go every `st` output pixels,
