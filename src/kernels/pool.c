@@ -82,7 +82,7 @@ SF_INLINE void maxpool_fwd_plane(float *y, int32_t *am, const float *x, const sf
                 #pragma omp simd
                 for (int l = 0; l < vb; l++) {
                     int keep = m[l] > 0.0f;
-                    m[l] = keep | (m[l] != m[l]) ? m[l] : 0.0f;
+                    m[l] = (keep | (m[l] != m[l])) ? m[l] : 0.0f;
                     a[l] = keep ? a[l] : -1;
                 }
             size_t o = ((size_t)oh * s->ow + ow) * vb;
