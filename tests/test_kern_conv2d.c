@@ -114,6 +114,9 @@ static const conv_case random_cases[] = {
     {2, 20, 9, 10, 70, 3, 1, 1, false}, {3, 8, 9, 9, 136, 5, 1, 2, false},
     // Plain 3x3 input at stride 1 with rows long enough for the row-sharing strips (AVX2: 12 pixels).
     {2, 3, 10, 30, 8, 3, 1, 0, true},   {1, 3, 7, 27, 5, 3, 1, 1, true},
+    // Plain 7x7 input in whole kernel rows (interior columns; padded edges take the tap-list kernel), at
+    // stride 1 and 2, one and two output blocks and a partial block.
+    {2, 3, 13, 36, 16, 7, 1, 2, true},  {2, 3, 21, 41, 12, 7, 2, 3, true},  {1, 1, 9, 30, 8, 7, 2, 0, true},
 };
 
 Test(conv2d, fast_matches_reference) {

@@ -428,6 +428,8 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 }
             }
             a.n_taps = nt;
+            // Plain input with every column of the kernel row valid: tap offsets step by one input float.
+            a.row_kw = d->in_pix == 1 && m == (1u << s->kw) - 1 ? s->kw : 0;
             // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
             bool row3 = d->row3 && m == 7u;  // all 3 columns valid
             int rem = len % d->ur, full = len - rem;

@@ -28,6 +28,8 @@ typedef struct {
     const float *in, *w, *bias;  // bias: ocb*vb values or NULL (zero)
     int accum;                   // 1: add to out (a later pass over the input blocks; bias unused)
     int n_cb, icb, icb_last, n_taps;  // icb_last: real channels of the last block (the rest are zero)
+    int row_kw;  // > 0: the taps come in whole kernel rows of row_kw columns, tap t+k = tap t + k input
+                 // floats and + k*ocb*vb weight floats (plain input, every column valid); 0: any taps
     ptrdiff_t in_cbs, in_ps, w_cb, out_cbs, out_ps;
     const ptrdiff_t *tap_in, *tap_w;
 } sf_conv_kargs;
@@ -138,6 +140,47 @@ extern const sf_conv_isa sf_conv_isa_neon;
         _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
     }
 
+// Plain input (icb = 1) whose taps come in whole kernel rows of KW columns (a->row_kw): the column loop
+// is unrolled with constant input and weight offsets, so only one tap offset per kernel row is read.
+// The generic body spends a tap-table load pair, a loop test and an address computation per tap, which
+// for the first layer of `best` (7x7, stride 2, 3 channels: one FMA group per tap and channel) was a
+// third of the kernel's time.
+#define SF_CONV_DIRECT_PLAIN_ROW_BODY(UR, OCB, PS, KW)                                                          \
+    {                                                                                                            \
+        V acc[UR][OCB];                                                                                          \
+        if (a->accum) {                                                                                          \
+            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                \
+                _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                            \
+                    acc[j][o] = VLOAD(a->out + j * a->out_ps + o * a->out_cbs);                                  \
+        } else {                                                                                                 \
+            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                              \
+                V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                              \
+                _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                            \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
+            const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
+            for (int t = 0; t < a->n_taps; t += (KW)) {                                                          \
+                const float *in = inb + a->tap_in[t], *w = wb + a->tap_w[t];                                     \
+                _Pragma("GCC unroll 7") for (int k = 0; k < (KW); k++) {                                         \
+                    V wv[OCB];                                                                                   \
+                    /* Opaque to the compiler: otherwise it sees that column k+PS of pixel j is column k of  */   \
+                    /* pixel j+1, keeps the broadcasts across columns and spills them (slower than loads). */   \
+                    const float *ink_ = in + k;                                                                  \
+                    __asm__("" : "+r"(ink_));                                                                    \
+                    _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) wv[o] = VLOAD(w + (k * OCB + o) * VB); \
+                    _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) {                                      \
+                        V x_ = VBCAST(ink_ + j * (PS));                                                          \
+                        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) acc[j][o] = VFMA(x_, wv[o], acc[j][o]); \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
+            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
+                VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o]);                                      \
+    }
+
 // Blocked input, one output block, taps in kernel rows of 3 columns whose inputs are one pixel apart:
 // forward at stride 1 reads columns c, c+1, c+2 for taps t, t+1, t+2, backward-data (whose taps walk
 // the kernel columns the other way) c, c-1, c-2. Per input channel the row's 3 weight vectors stay in
@@ -246,11 +289,16 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
 #define SF_CONV_TAB_TILE(UR, OCB)                                                                               \
     [0][OCB][UR] = d1_##UR##_##OCB, [1][OCB][UR] = d2_##UR##_##OCB, [2][OCB][UR] = dn_##UR##_##OCB,              \
     [3][OCB][UR] = dp_##UR##_##OCB,
-// Plain input (first layer) at pixel stride 1 or 2 for the tiles of FOR_EACH_PLAIN_TILE (ocb <= 2).
+// Plain input (first layer) at pixel stride 1 or 2 for the tiles of FOR_EACH_PLAIN_TILE (ocb <= 2), and
+// the same in whole 7-column kernel rows (7x7 first layers: `best`, ResNets).
 #define SF_CONV_DEF_PLAIN_TILE(UR, OCB)                                                                         \
     static void dq1_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 1)                      \
-    static void dq2_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 2)
-#define SF_CONV_TAB_PLAIN_TILE(UR, OCB) [0][OCB][UR] = dq1_##UR##_##OCB, [1][OCB][UR] = dq2_##UR##_##OCB,
+    static void dq2_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 2)                      \
+    static void dr1_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_PLAIN_ROW_BODY(UR, OCB, 1, 7)            \
+    static void dr2_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_PLAIN_ROW_BODY(UR, OCB, 2, 7)
+#define SF_CONV_TAB_PLAIN_TILE(UR, OCB)                                                                         \
+    [0][OCB][UR] = dq1_##UR##_##OCB, [1][OCB][UR] = dq2_##UR##_##OCB, [2][OCB][UR] = dr1_##UR##_##OCB,           \
+    [3][OCB][UR] = dr2_##UR##_##OCB,
 #define SF_CONV_DEF_WGRAD(NA) static void w_##NA(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(NA, 0)
 #define SF_CONV_TAB_WGRAD(NA) [NA] = w_##NA,
 #define SF_CONV_DEF_WPLAIN(NCI, KWN) static void wp_##NCI##_##KWN(const sf_conv_wargs *a) SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)
@@ -261,10 +309,10 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
     static const sf_conv_direct_fn direct_tab_[4][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {                           \
         FOR_EACH_TILE(SF_CONV_TAB_TILE)};                                                                        \
     FOR_EACH_PLAIN_TILE(SF_CONV_DEF_PLAIN_TILE)                                                                  \
-    static const sf_conv_direct_fn plain_tab_[2][3][MAX_UR + 1] = {FOR_EACH_PLAIN_TILE(SF_CONV_TAB_PLAIN_TILE)}; \
+    static const sf_conv_direct_fn plain_tab_[4][3][MAX_UR + 1] = {FOR_EACH_PLAIN_TILE(SF_CONV_TAB_PLAIN_TILE)}; \
     static void direct_##ISA(const sf_conv_kargs *a, int ur, int ocb) {                                          \
         if (a->icb == 1 && ocb <= 2 && (a->in_ps == 1 || a->in_ps == 2)) {                                       \
-            plain_tab_[a->in_ps - 1][ocb][ur](a);                                                                \
+            plain_tab_[(a->row_kw == 7) * 2 + a->in_ps - 1][ocb][ur](a);                                         \
             return;                                                                                              \
         }                                                                                                        \
         int v_ = a->icb == 1 ? 3 : a->in_ps == VB ? 0 : a->in_ps == 2 * VB ? 1 : 2;                              \
