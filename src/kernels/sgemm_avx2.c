@@ -11,12 +11,14 @@
 
 enum { MR = 6, NR = 16 };
 
-// acc is (M, NV) ymm; c is (M, up to 8*NV) with row stride ldc, the last vector masked by `last`;
-// PF: B is read in place (rs_b != NR), prefetch the next sliver's line
+// acc is (M, NV) ymm; c is (M, up to 8*NV) with row stride ldc, the last vector holding `tail` columns;
+// PF: B is read in place (rs_b != NR), prefetch the next sliver's line.
+// The loop needs 15 of the 16 ymm registers, so nothing vector-valued may stay live across it: with the
+// column mask built before the loop, gcc spilled a B vector to the stack and fed 6 of the 12 FMAs per
+// k step from memory, which held the kernel to ~65% of the FMA peak on Zen 3 (97% without).
 static inline __attribute__((always_inline)) void tile(const int M, const int NV, const int PF, int k,
                                                        const float *a, long rs_a, const float *b, long rs_b,
-                                                       float *c, long ldc, float alpha, float beta,
-                                                       __m256i last) {
+                                                       float *c, long ldc, float alpha, float beta, int tail) {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
@@ -43,9 +45,11 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
         b += rs_b;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    // lane j of the last vector is on when j < tail
+    const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     // Masked moves only where the last vector is partial: on AMD Zen a ymm vmaskmovps store costs
     // several times a plain one, which shows when k is small (the fully connected dW, k = batch).
-    const int partial = _mm256_movemask_ps(_mm256_castsi256_ps(last)) != 0xff;
+    const int partial = tail < 8;
 #pragma GCC unroll 6
     for (int i = 0; i < M; i++) {
         float *ci = c + i * ldc;
@@ -66,16 +70,14 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
 
 #define SF_TILE_CASE(M)                                                                                  \
     case M:                                                                                              \
-        if (n_eff > 8 && rs_b != NR) tile(M, 2, 1, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);     \
-        else if (n_eff > 8) tile(M, 2, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);              \
-        else tile(M, 1, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, last);                             \
+        if (n_eff > 8 && rs_b != NR) tile(M, 2, 1, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, tail);     \
+        else if (n_eff > 8) tile(M, 2, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, tail);              \
+        else tile(M, 1, 0, k, a, rs_a, b, rs_b, c, ldc, alpha, beta, tail);                             \
         break;
 
 void sf_sgemm_ukernel_avx2_6x16(int k, const float *a, long rs_a, const float *b, long rs_b, float *c,
                                 long ldc, float alpha, float beta, int m_eff, int n_eff) {
     const int tail = n_eff > 8 ? n_eff - 8 : n_eff;
-    // lane j is on when j < tail
-    const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     switch (m_eff) {
         SF_TILE_CASE(1)
         SF_TILE_CASE(2)
