@@ -112,7 +112,7 @@ static const conv_case random_cases[] = {
     // Backward-data in passes over the output channels (weights beyond L1, maps of 64+ pixels), the last
     // pass partial (70 = 8 x 8 + 6) or whole (136 = 17 x 8).
     {2, 20, 9, 10, 70, 3, 1, 1, false}, {3, 8, 9, 9, 136, 5, 1, 2, false},
-    // Plain 3x3 input at stride 1 with rows long enough for the row-sharing strips (AVX2: 12 pixels).
+    // Plain 3x3 input at stride 1 with rows long enough for the row-sharing strips (AVX2: 11 pixels).
     {2, 3, 10, 30, 8, 3, 1, 0, true},   {1, 3, 7, 27, 5, 3, 1, 1, true},
     // Plain 7x7 input in whole kernel rows (interior columns; padded edges take the tap-list kernel), at
     // stride 1 and 2, one and two output blocks and a partial block.
