@@ -44,6 +44,8 @@ static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_alg
     }
     if (dy) sf_reorder_to_blocked(dyb, dy, s->n, s->co, s->oh, s->ow, vb);
     if (dx) {
+        // Every element of dx must be written, also those that no tap reaches.
+        for (size_t i = 0; i < xb_n; i++) dxb[i] = NAN;
         sf_conv2d_backward_data(p, dxb, dyb, wp);
         if (x_plain) memcpy(dx, dxb, xb_n * sizeof(float));
         else sf_reorder_to_plain(dx, dxb, s->n, s->ci, s->ih, s->iw, vb);
@@ -117,6 +119,10 @@ static const conv_case random_cases[] = {
     // Plain 7x7 input in whole kernel rows (interior columns; padded edges take the tap-list kernel), at
     // stride 1 and 2, one and two output blocks and a partial block.
     {2, 3, 13, 36, 16, 7, 1, 2, true},  {2, 3, 21, 41, 12, 7, 2, 3, true},  {1, 1, 9, 30, 8, 7, 2, 0, true},
+    // Plain dx by dot products for every channel count it takes (1..4), and strides that leave dx pixels
+    // without any tap (they must come out zero).
+    {1, 2, 11, 13, 10, 3, 2, 1, true},  {2, 4, 9, 20, 16, 5, 1, 2, true},   {1, 3, 10, 10, 8, 1, 2, 0, true},
+    {1, 2, 11, 11, 20, 2, 3, 0, true},
 };
 
 Test(conv2d, fast_matches_reference) {

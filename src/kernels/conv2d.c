@@ -61,6 +61,9 @@ struct sf_conv2d_plan {
     bool gemm[3], any_gemm; // per direction (forward, backward-data, backward-weights): the SGEMM path runs
     sf_conv_gemm gm;
     size_t gemm_w_off;      // the GEMM's weights (Co,KH,KW,Ci) in the packed buffer, after the direct ones
+    bool bplain;            // backward-data into plain dx by dot products over dy's blocks (isa->bwd_plain)
+    int bplain_ur;
+    size_t bp_w_off;        // its weights [CBo][KH][KW][Ci][vb] in the packed buffer, after the two directions
     char algo[80], dir_algo[3][32];
 };
 
@@ -313,7 +316,11 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->wpart = sf_aligned_alloc(sizeof(float) * p->wpart_floats * p->nthr);
     p->bpart = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb * p->nthr);
     p->taps = sf_malloc(sizeof(ptrdiff_t) * 2 * kk * p->nthr);
-    p->gemm_w_off = f->w_floats + b->w_floats;
+    // Plain dx with few channels: dot products over dy's channel blocks, all lanes busy.
+    p->bplain = x_plain && !p->gemm[1] && p->isa->bwd_plain && s->ci <= SF_CONV_BPLAIN_MAX_CI;
+    p->bplain_ur = p->bplain ? p->isa->bplain_ur[s->ci] : 0;
+    p->bp_w_off = f->w_floats + b->w_floats;
+    p->gemm_w_off = p->bp_w_off + (p->bplain ? (size_t)p->cbo * kk * s->ci * vb : 0);
     // Each direction's own tile ("_row3": its full strips take the row-sharing kernel); backward-weights
     // runs the weight-gradient tiles.
     char direct[3][32];
@@ -321,6 +328,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     for (int d = 0; d < 2; d++)
         snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", p->isa->name, dd[d]->ur, dd[d]->ocb,
                  dd[d]->row3 ? "_row3" : "");
+    if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, s->ci);
     snprintf(direct[2], sizeof direct[2], "direct_%s_wgrad", p->isa->name);
     char gemm[32] = "";
     if (p->any_gemm) snprintf(gemm, sizeof gemm, "gemm_chunk%d", p->gm.chunk);
@@ -391,6 +399,19 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
     if (p->any_gemm) sf_conv_gemm_pack(&p->gm, wp + p->gemm_w_off, w_oihw);
     pack_dir(p, &p->fwd, wp + p->fwd.w_off, w_oihw, false);
     pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
+    if (p->bplain) {
+        // [ob][kh][kw][c][lane]: lane l of block ob is output channel ob*vb + l (zero beyond Co).
+        const sf_conv2d_shape *s = &p->s;
+        int vb = p->vb, kk = s->kh * s->kw;
+        float *dst = wp + p->bp_w_off;
+        for (int ob = 0; ob < p->cbo; ob++)
+            for (int k = 0; k < kk; k++)
+                for (int c = 0; c < s->ci; c++)
+                    for (int l = 0; l < vb; l++) {
+                        int o = ob * vb + l;
+                        dst[(((size_t)ob * kk + k) * s->ci + c) * vb + l] = o < s->co ? w_oihw[((size_t)o * s->ci + c) * kk + k] : 0.0f;
+                    }
+    }
 }
 
 // Output row r of nimg images (image strides in_is, out_is) for the group of g output blocks at out
@@ -529,10 +550,61 @@ void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const 
     run_dir(p, &p->fwd, y, x, wp + p->fwd.w_off, bias ? p->bias_pad : NULL);
 }
 
+// Backward-data into plain dx by dot products (isa->bwd_plain): work items are (image, dx row); each
+// row goes in stride phases and runs of columns with the same valid taps, as run_row does, in strips of
+// up to bplain_ur pixels that sum over every dy block at once and write dx directly.
+static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wb) {
+    const sf_conv2d_shape *s = &p->s;
+    const conv_dir *d = &p->bwd;
+    int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
+    ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nthr)
+    for (int i = 0; i < s->n; i++)
+        for (int r = 0; r < s->ih; r++) {
+            ptrdiff_t *tap_in = p->taps + omp_get_thread_num() * 2 * kk, *tap_w = tap_in + kk;
+            const int *row_in = d->row_in + (size_t)r * s->kh;
+            sf_conv_bpargs a = {
+                .n_b = p->cbo, .dx_cs = (ptrdiff_t)s->ih * s->iw, .dx_ps = d->step, .dy_cbs = dy_cbs, .dy_ps = vb,
+                .w = wb, .w_bs = (ptrdiff_t)kk * s->ci * vb, .tap_in = tap_in, .tap_w = tap_w,
+            };
+            float *dx_row = dx + (size_t)i * s->ci * s->ih * s->iw + (size_t)r * s->iw;
+            const float *dy_img = dy + (size_t)i * p->cbo * dy_cbs;
+            for (int phase = 0; phase < d->step; phase++) {
+                int c = phase;
+                while (c < s->iw) {
+                    unsigned m = d->col_mask[c];
+                    int len = 1;
+                    while (c + len * d->step < s->iw && d->col_mask[c + len * d->step] == m) len++;
+                    int nt = 0;
+                    for (int kh = 0; kh < s->kh; kh++) {
+                        if (row_in[kh] < 0) continue;
+                        for (int kw = 0; kw < s->kw; kw++) {
+                            if (!(m >> kw & 1)) continue;
+                            tap_in[nt] = ((ptrdiff_t)row_in[kh] * s->ow + d->col_in[c * s->kw + kw]) * vb;
+                            tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * s->ci * vb;
+                            nt++;
+                        }
+                    }
+                    a.n_taps = nt;
+                    for (int j = 0; j < len; j += p->bplain_ur) {
+                        a.dx = dx_row + c + j * d->step;
+                        a.dy = dy_img + (ptrdiff_t)j * vb;
+                        p->isa->bwd_plain(&a, imin(p->bplain_ur, len - j), s->ci);
+                    }
+                    c += len * d->step;
+                }
+            }
+        }
+}
+
 // dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W)
 void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wp) {
     if (p->gemm[1]) {
         sf_conv_gemm_backward_data(&p->gm, dx, dy, wp + p->gemm_w_off);
+        return;
+    }
+    if (p->bplain) {
+        run_bwd_plain(p, dx, dy, wp + p->bp_w_off);
         return;
     }
     run_dir(p, &p->bwd, dx, dy, wp + p->bwd.w_off, NULL);

@@ -42,6 +42,19 @@ typedef __m256 V;
 
 SF_CONV_DEFINE_KERNELS(avx2)
 
+// Backward-data into plain dx (SF_CONV_BWD_PLAIN_BODY): ur*ci accumulators + ci weights + 1 dy vector,
+// at most 15 of the 16 registers.
+#define FOR_EACH_BPLAIN(X) \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) \
+    X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(1, 3) X(2, 3) X(3, 3) X(1, 4) X(2, 4)
+static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+#define VHSUM(v) hsum_avx2(v)
+SF_CONV_DEFINE_BWD_PLAIN(avx2, 12)
+
 // 11 accumulators + 3 weights + 1 broadcast: 15 of the 16 ymm registers. With 12 (all 16) gcc spilled
 // accumulators inside the loop, and SimpleCnn's conv1 forward ran 20 % slower.
 #define ROW3_UR 11
@@ -61,4 +74,6 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .row3 = row3_avx2,
     .row3b = row3b_avx2,
     .row3_ur = ROW3_UR,
+    .bwd_plain = bwd_plain_avx2,
+    .bplain_ur = {0, 12, 6, 3, 2},
 };

@@ -47,6 +47,17 @@ typedef __m512 V;
 
 SF_CONV_DEFINE_KERNELS(avx512)
 
+// Backward-data into plain dx (SF_CONV_BWD_PLAIN_BODY): ur*ci accumulators + ci weights + 1 dy vector,
+// at most 31 of the 32 registers.
+#define FOR_EACH_BPLAIN(X) \
+    X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) \
+    X(13, 1) X(14, 1) X(15, 1) X(16, 1) X(17, 1) X(18, 1) X(19, 1) X(20, 1) X(21, 1) X(22, 1) X(23, 1) \
+    X(24, 1) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) X(8, 2) X(9, 2) X(10, 2) X(11, 2) \
+    X(12, 2) X(13, 2) X(14, 2) X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3) X(8, 3) X(9, 3) \
+    X(1, 4) X(2, 4) X(3, 4) X(4, 4) X(5, 4) X(6, 4)
+#define VHSUM(v) _mm512_reduce_add_ps(v)
+SF_CONV_DEFINE_BWD_PLAIN(avx512, 24)
+
 const sf_conv_isa sf_conv_isa_avx512 = {
     .name = "avx512",
     .vb = VB,
@@ -57,4 +68,6 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .wgrad = wgrad_avx512,
     .max_kwn = {0, 7, 7, 7},
     .wgrad_plain = wgrad_plain_avx512,
+    .bwd_plain = bwd_plain_avx512,
+    .bplain_ur = {0, 24, 14, 9, 6},
 };

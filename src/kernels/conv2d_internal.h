@@ -41,6 +41,21 @@ typedef struct {
     ptrdiff_t x_cs, x_is, x_rs, x_ps, dy_is, dy_rs, dy_ps;
 } sf_conv_wargs;
 
+// Backward-data into plain dx with few channels (the first layer: dx has Ci = 3 channels, dy has Co in
+// blocks of vb). The lanes run over the output channels o of dy, and each dx value is a dot product:
+//   dx[c*dx_cs + j*dx_ps] = sum_{b, t} sum_lanes dy[b*dy_cbs + tap_in[t] + j*dy_ps + lane] * w[b*w_bs + tap_w[t] + c*vb + lane]
+// for the strip's pixels j (dx columns one stride phase apart, so that pixel j+1 reads dy one pixel
+// further for every tap) and channels c < CI; the weights are packed [b][kh][kw][c][lane]. Every lane
+// does useful work, where the blocked strip kernel would spend vb lanes on 3 channels.
+typedef struct {
+    float *dx;
+    const float *dy, *w;
+    int n_b, n_taps;
+    ptrdiff_t dx_cs, dx_ps, dy_cbs, dy_ps, w_bs;
+    const ptrdiff_t *tap_in, *tap_w;
+} sf_conv_bpargs;
+#define SF_CONV_BPLAIN_MAX_CI 4
+
 // max_ur[ocb]: the longest strip whose ur*ocb accumulators fit the registers; 1 <= ocb <= SF_CONV_MAX_OCB.
 #define SF_CONV_MAX_OCB 4
 typedef struct {
@@ -60,6 +75,10 @@ typedef struct {
     // backward-data, also row3_ur pixels.
     void (*row3b)(const sf_conv_kargs *a);
     int row3_ur;
+    // Optional (NULL: none): backward-data into plain dx of ci <= SF_CONV_BPLAIN_MAX_CI channels
+    // (sf_conv_bpargs), strips of 1 .. bplain_ur[ci] pixels.
+    void (*bwd_plain)(const sf_conv_bpargs *a, int ur, int ci);
+    int bplain_ur[SF_CONV_BPLAIN_MAX_CI + 1];
 } sf_conv_isa;
 
 extern const sf_conv_isa sf_conv_isa_scalar;
@@ -219,6 +238,37 @@ extern const sf_conv_isa sf_conv_isa_neon;
         }                                                                                                        \
         _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
     }
+
+#define SF_CONV_BWD_PLAIN_BODY(UR, CI)                                                                          \
+    {                                                                                                            \
+        V acc[UR][CI];                                                                                           \
+        _Pragma("GCC unroll 24") for (int j = 0; j < UR; j++)                                                    \
+            _Pragma("GCC unroll 4") for (int c = 0; c < CI; c++) acc[j][c] = VZERO();                            \
+        for (int b = 0; b < a->n_b; b++) {                                                                       \
+            const float *dyb = a->dy + b * a->dy_cbs, *wb = a->w + b * a->w_bs;                                  \
+            for (int t = 0; t < a->n_taps; t++) {                                                                \
+                const float *d = dyb + a->tap_in[t], *w = wb + a->tap_w[t];                                      \
+                V wv[CI];                                                                                        \
+                _Pragma("GCC unroll 4") for (int c = 0; c < CI; c++) wv[c] = VLOAD(w + c * VB);                  \
+                _Pragma("GCC unroll 24") for (int j = 0; j < UR; j++) {                                          \
+                    V x_ = VLOAD(d + j * a->dy_ps);                                                              \
+                    _Pragma("GCC unroll 4") for (int c = 0; c < CI; c++) acc[j][c] = VFMA(x_, wv[c], acc[j][c]); \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 24") for (int j = 0; j < UR; j++)                                                    \
+            _Pragma("GCC unroll 4") for (int c = 0; c < CI; c++) a->dx[c * a->dx_cs + j * a->dx_ps] = VHSUM(acc[j][c]); \
+    }
+// Each vector ISA lists its (ur, ci) tiles in FOR_EACH_BPLAIN(X), every ur from 1 to its maximum per ci,
+// and defines VHSUM(v) (the sum of the lanes), then expands this into bwd_plain_<isa>.
+#define SF_CONV_DEF_BPLAIN(UR, CI) static void bp_##UR##_##CI(const sf_conv_bpargs *a) SF_CONV_BWD_PLAIN_BODY(UR, CI)
+#define SF_CONV_TAB_BPLAIN(UR, CI) [CI][UR] = bp_##UR##_##CI,
+typedef void (*sf_conv_bplain_fn)(const sf_conv_bpargs *a);
+#define SF_CONV_DEFINE_BWD_PLAIN(ISA, MAXUR)                                                                    \
+    FOR_EACH_BPLAIN(SF_CONV_DEF_BPLAIN)                                                                          \
+    static const sf_conv_bplain_fn bplain_tab_[SF_CONV_BPLAIN_MAX_CI + 1][(MAXUR) + 1] = {                       \
+        FOR_EACH_BPLAIN(SF_CONV_TAB_BPLAIN)};                                                                    \
+    static void bwd_plain_##ISA(const sf_conv_bpargs *a, int ur, int ci) { bplain_tab_[ci][ur](a); }
 
 #define SF_CONV_WGRAD_BODY(NA, XCS)                                                                             \
     {                                                                                                            \
