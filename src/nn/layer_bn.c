@@ -23,8 +23,17 @@ int sf_nn_bn(sf_graph *g, const char *name, int in, bool relu) {
     return out;
 }
 
-// The BN kernels see a blocked tensor as (N, C, HW) with the graph's vb; a plain (N,C) one as vb 1.
-static int layer_vb(const sf_graph *g, const sf_tensor *x) { return x->blocked ? g->vb : 1; }
+// The BN kernels see a blocked tensor as (N, C, HW) with the graph's vb. A plain (N,C) one (HW = 1) is,
+// byte for byte, the blocked layout of any block size that divides C with no padding: the widest such
+// block lets the kernels run on whole vectors of channels (BatchNorm1d over 2048 features took 7 ms
+// per step on one core with one channel per block, each a scalar walk down a column).
+static int layer_vb(const sf_graph *g, const sf_tensor *x) {
+    if (x->blocked) return g->vb;
+    if (x->h * x->w != 1) return 1;
+    for (int vb = 16; vb > 1; vb /= 2)
+        if (x->c % vb == 0) return vb;
+    return 1;
+}
 
 void sf_layer_bn_forward(sf_graph *g, sf_layer *l, int n, bool train) {
     const sf_tensor *x = &g->tensors[l->in];
