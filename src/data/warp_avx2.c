@@ -9,6 +9,7 @@
 #include "data/warp_kernels.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 // Per 128-bit lane (two gathered pixels a, b): the int16 pairs R_a R_b G_a G_b, and B_a B_b, from top
 // taps (pair at byte 0) or bottom taps (pair at byte 2).
@@ -25,6 +26,13 @@ static inline void channel_pairs(__m256i p[3], __m256i a, __m256i b, __m256i sh_
     p[0] = _mm256_unpacklo_epi64(rg_a, rg_b);
     p[1] = _mm256_unpackhi_epi64(rg_a, rg_b);
     p[2] = _mm256_unpacklo_epi64(b_a, b_b);
+}
+
+// 8 unaligned bytes (memcpy: no alignment or aliasing assumptions; compiles to one load).
+static inline long long load64(const uint8_t *p) {
+    long long v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
 void sf_warp_interior_avx2(float *o0, float *o1, float *o2, int n, const uint8_t *src, int row, int32_t X0,
@@ -57,8 +65,14 @@ void sf_warp_interior_avx2(float *o0, float *o1, float *o2, int n, const uint8_t
         __m128i bot_a = _mm256_castsi256_si128(bot), bot_b = _mm256_extracti128_si256(bot, 1);
         __m256i ta, tb, ba, bb;
         if (whole) {
-            ta = _mm256_i32gather_epi64(base, top_a, 1), tb = _mm256_i32gather_epi64(base, top_b, 1);
-            ba = _mm256_i32gather_epi64(base, bot_a, 1), bb = _mm256_i32gather_epi64(base, bot_b, 1);
+            // Sixteen plain 64-bit loads: on AMD Zen 3 four vpgatherdq took a third of this loop.
+            int32_t ot[8], ob[8];
+            _mm256_storeu_si256((__m256i *)ot, top);
+            _mm256_storeu_si256((__m256i *)ob, bot);
+            ta = _mm256_setr_epi64x(load64(src + ot[0]), load64(src + ot[1]), load64(src + ot[2]), load64(src + ot[3]));
+            tb = _mm256_setr_epi64x(load64(src + ot[4]), load64(src + ot[5]), load64(src + ot[6]), load64(src + ot[7]));
+            ba = _mm256_setr_epi64x(load64(src + ob[0]), load64(src + ob[1]), load64(src + ob[2]), load64(src + ob[3]));
+            bb = _mm256_setr_epi64x(load64(src + ob[4]), load64(src + ob[5]), load64(src + ob[6]), load64(src + ob[7]));
         } else {
             // Masked-off lanes are not read, so the last block's positions past n never touch memory.
             __m256i ms = _mm256_permutevar8x32_epi32(m, split), z = _mm256_setzero_si256();
