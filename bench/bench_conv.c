@@ -244,7 +244,7 @@ int sf_bench_conv(int argc, char **argv) {
                o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), dnnl_isa, sf_peak_gflops());
     for (int t = 0; t < n_thr; t++) {
         // Both libraries run on OpenMP: one setting sizes both.
-        sf_set_threads(thread_list[t]);
+        sf_bench_place_threads(thread_list[t]);
         omp_set_num_threads(thread_list[t]);
         g_threads = thread_list[t];
         for (int z = 0; z < n_sizes; z++) {

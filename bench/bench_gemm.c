@@ -171,7 +171,7 @@ int sf_bench_gemm(int argc, char **argv) {
     for (int ti = 0; ti < 2; ti++) {
         int threads = only_threads > 0 ? only_threads : thread_list[ti];
         if (only_threads > 0 && ti > 0) break;
-        sf_set_threads(threads);
+        sf_bench_place_threads(threads);
         sf_openblas()->set_num_threads(threads);
         const double peak = peak1 * threads;
         for (int ci = 0; ci < N_CASES; ci++) {

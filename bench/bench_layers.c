@@ -160,7 +160,7 @@ int sf_bench_layers(int argc, char **argv) {
     for (int ti = 0; ti < 2; ti++) {
         int threads = only_threads > 0 ? only_threads : thread_list[ti];
         if (only_threads > 0 && ti > 0) break;
-        sf_set_threads(threads);
+        sf_bench_place_threads(threads);
         for (int ci = 0; ci < N_CASES; ci++) {
             const layer_case *lc = &cases[ci];
             if (filter && !strstr(lc->name, filter)) continue;

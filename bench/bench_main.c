@@ -2,6 +2,8 @@
 #include "bench/bench.h"
 #include "bench/openblas_env.h"
 #include "cli/commands.h"
+#include "cli/placement.h"
+#include "springfield.h"
 #include "kernels/profile.h"
 
 #include <stdio.h>
@@ -13,6 +15,15 @@
 #pragma weak sf_bench_layers
 #pragma weak sf_bench_data
 #pragma weak sf_bench_train
+
+void sf_bench_place_threads(int threads) {
+    sf_placement pl;
+    char err[256];
+    if (sf_placement_setup(&pl, threads, "auto", 64, err, sizeof err)) {
+        fprintf(stderr, "springfield: bench: threads left unbound: %s\n", err);
+        sf_set_threads(threads);
+    }
+}
 
 typedef struct {
     const char *name;

@@ -318,7 +318,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
     char dnnl_isa[128];
     sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
     const int threads = (int)sf_opt_int(&o, "threads");
-    sf_set_threads(threads);
+    sf_bench_place_threads(threads);
     sf_openblas()->set_num_threads(threads);
     g_cpu_clock = threads == 1;
     const sf_profile *prof = sf_profile_active();
