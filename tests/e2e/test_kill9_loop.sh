@@ -2,8 +2,10 @@
 # test_kill9_loop.sh: crash safety under kill -9. A deterministic training run on a small synthetic
 # dataset, checkpointing after nearly every batch (--checkpoint-minutes 0.0005), is killed with SIGKILL
 # KILL9_COUNT times (default 24) and resumed after each kill. Most kills come after a random delay; some
-# are aimed: at the moment a temporary checkpoint file appears (mid-write), or just after the last
-# batch of an epoch (mid-evaluation).
+# are aimed: at the moment a temporary checkpoint file appears (mid-write; such runs are started with
+# SPRINGFIELD_TEST_WRITE_PAUSE_MS, which holds each file half-written for 100 ms, since a fast disk
+# finishes a small checkpoint before any look can see it), or just after the last batch of an epoch
+# (mid-evaluation).
 #
 # Each kill is classified afterwards, exactly: the run draws its progress bar on a pseudo-terminal
 # (`script`), and the bar always draws an epoch's last batch, so the output up to the kill says whether
@@ -35,9 +37,11 @@ mkdir -p "$TMP/one/c00_red_circle"
 cp "$(find "$DATA/c00_red_circle" -type f | sort | head -1)" "$TMP/one/c00_red_circle/"
 
 # start LOG ARGS...: the CLI on a pseudo-terminal, output in LOG; sets SPID (script) and PID (springfield).
+# A run whose kill will be aimed at a write pauses 100 ms inside each file it writes (see aim).
 start() {
-    local log=$1; shift
-    script -qefc "exec $(printf '%q ' "$@")" "$log" </dev/null >/dev/null 2>&1 &
+    local log=$1 pause=0; shift
+    [ "${modes[$((n_kill % ${#modes[@]}))]}" = write ] && pause=100
+    SPRINGFIELD_TEST_WRITE_PAUSE_MS=$pause script -qefc "exec $(printf '%q ' "$@")" "$log" </dev/null >/dev/null 2>&1 &
     SPID=$!
     PID=
     for _ in $(seq 1000); do PID=$(pgrep -P "$SPID") && break; sleep 0.01; done
@@ -70,11 +74,13 @@ aim() {
     random)  # at a random moment once the run is past its start-up, whose length depends on the load
         while alive && [ "$(phase "$LOG")" = start-up ]; do sleep 0.01; done
         sleep_ms $((RANDOM % (REF_MS / 20 + 1))) ;;
-    write)  # after this run's first completed checkpoint (so every kill leaves progress), the next write
+    write)  # after this run's first completed checkpoint (so every kill leaves progress), the next
+        # checkpoint write; the run was started with SPRINGFIELD_TEST_WRITE_PAUSE_MS, so that write
+        # stops half-way for a moment (on a fast disk it would otherwise be over before a look sees it)
         local ino
         ino=$(inode)
         while alive && [ "$(inode)" = "$ino" ]; do sleep 0.01; done
-        while alive && ! compgen -G "$RUN/*.tmp.$PID" >/dev/null; do sleep 0.002; done ;;
+        while alive && ! compgen -G "$RUN/*.safetensors.tmp.$PID" >/dev/null; do sleep 0.002; done ;;
     evaluation)
         while alive && [ "$(phase "$LOG")" != evaluation ]; do sleep 0.005; done
         sleep_ms $((RANDOM % 40)) ;;
