@@ -90,6 +90,36 @@ extern const sf_conv_isa sf_conv_isa_avx2;
 extern const sf_conv_isa sf_conv_isa_neon;
 #endif
 
+// A tile's accumulators: acc[UR][OCB] (the STRIP forms: acc[UR], one output block) declared and started
+// from the output when a->accum (a later chunk of input channels adds to it), else from the bias, and
+// stored back at the end. The LOAD forms declare acc, so they stand as statements of the kernel body.
+#define SF_CONV_TILE_LOAD(UR, OCB)                                                                               \
+    V acc[UR][OCB];                                                                                              \
+    if (a->accum) {                                                                                              \
+        _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
+            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
+                acc[j][o] = VLOAD(a->out + j * a->out_ps + o * a->out_cbs);                                      \
+    } else {                                                                                                     \
+        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                                  \
+            V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                                  \
+            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                                \
+        }                                                                                                        \
+    }
+#define SF_CONV_TILE_STORE(UR, OCB)                                                                              \
+    _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                        \
+        _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                    \
+            VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o])
+#define SF_CONV_STRIP_LOAD(UR)                                                                                   \
+    V acc[UR];                                                                                                   \
+    if (a->accum) {                                                                                              \
+        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = VLOAD(a->out + j * a->out_ps);            \
+    } else {                                                                                                     \
+        V b_ = a->bias ? VLOAD(a->bias) : VZERO();                                                               \
+        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = b_;                                       \
+    }
+#define SF_CONV_STRIP_STORE(UR)                                                                                  \
+    _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j])
+
 // Kernel generator shared by the vector ISA files. Each of them defines V (the vector type), VB (its
 // lanes), VZERO/VLOAD/VSTORE/VBCAST/VFMA (VFMA(a, b, c) = a*b + c), MAX_UR, FOR_EACH_TILE(X) (the
 // (ur, ocb) tiles that fit its registers), FOR_EACH_PLAIN_TILE(X) (those with ocb <= 2),
@@ -100,17 +130,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
 // stride) are constants too where they can be, 0 meaning "read it from the arguments".
 #define SF_CONV_DIRECT_BODY(UR, OCB, ICB, PS)                                                                   \
     {                                                                                                            \
-        V acc[UR][OCB];                                                                                          \
-        if (a->accum) {                                                                                          \
-            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                \
-                _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                            \
-                    acc[j][o] = VLOAD(a->out + j * a->out_ps + o * a->out_cbs);                                  \
-        } else {                                                                                                 \
-            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                              \
-                V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                              \
-                _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                            \
-            }                                                                                                    \
-        }                                                                                                        \
+        SF_CONV_TILE_LOAD(UR, OCB);                                                                              \
         const ptrdiff_t ps_ = (PS) ? (PS) : a->in_ps;                                                            \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
@@ -127,9 +147,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
-        _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
-            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
-                VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o]);                                      \
+        SF_CONV_TILE_STORE(UR, OCB);                                                                             \
     }
 
 // Plain input at pixel stride 1, one output block, taps in kernel rows of 3 columns (n_taps = 3 x rows): the
@@ -138,13 +156,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
 // whose 8 output channels leave a broadcast per FMA otherwise.
 #define SF_CONV_DIRECT_ROW3_BODY(UR)                                                                            \
     {                                                                                                            \
-        V acc[UR];                                                                                               \
-        if (a->accum) {                                                                                          \
-            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = VLOAD(a->out + j * a->out_ps);        \
-        } else {                                                                                                 \
-            V b_ = a->bias ? VLOAD(a->bias) : VZERO();                                                           \
-            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = b_;                                   \
-        }                                                                                                        \
+        SF_CONV_STRIP_LOAD(UR);                                                                                  \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
             for (int t = 0; t < a->n_taps; t += 3) {                                                             \
@@ -156,7 +168,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
-        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
+        SF_CONV_STRIP_STORE(UR);                                                                                 \
     }
 
 // Plain input (icb = 1) whose taps come in whole kernel rows of KW columns (a->row_kw): the column loop
@@ -166,17 +178,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
 // third of the kernel's time.
 #define SF_CONV_DIRECT_PLAIN_ROW_BODY(UR, OCB, PS, KW)                                                          \
     {                                                                                                            \
-        V acc[UR][OCB];                                                                                          \
-        if (a->accum) {                                                                                          \
-            _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                \
-                _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                            \
-                    acc[j][o] = VLOAD(a->out + j * a->out_ps + o * a->out_cbs);                                  \
-        } else {                                                                                                 \
-            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++) {                                              \
-                V b_ = a->bias ? VLOAD(a->bias + o * VB) : VZERO();                                              \
-                _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++) acc[j][o] = b_;                            \
-            }                                                                                                    \
-        }                                                                                                        \
+        SF_CONV_TILE_LOAD(UR, OCB);                                                                              \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
             for (int t = 0; t < a->n_taps; t += (KW)) {                                                          \
@@ -195,9 +197,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
-        _Pragma("GCC unroll 28") for (int j = 0; j < UR; j++)                                                    \
-            _Pragma("GCC unroll 4") for (int o = 0; o < OCB; o++)                                                \
-                VSTORE(a->out + j * a->out_ps + o * a->out_cbs, acc[j][o]);                                      \
+        SF_CONV_TILE_STORE(UR, OCB);                                                                             \
     }
 
 // Blocked input, one output block, taps in kernel rows of 3 columns whose inputs are one pixel apart:
@@ -208,13 +208,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
 // into 8 channels, is the case in the seed's models).
 #define SF_CONV_DIRECT_ROW3B_BODY(UR)                                                                           \
     {                                                                                                            \
-        V acc[UR];                                                                                               \
-        if (a->accum) {                                                                                          \
-            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = VLOAD(a->out + j * a->out_ps);        \
-        } else {                                                                                                 \
-            V b_ = a->bias ? VLOAD(a->bias) : VZERO();                                                           \
-            _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) acc[j] = b_;                                   \
-        }                                                                                                        \
+        SF_CONV_STRIP_LOAD(UR);                                                                                  \
         const ptrdiff_t ps_ = a->in_ps;                                                                          \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
@@ -236,7 +230,7 @@ extern const sf_conv_isa sf_conv_isa_neon;
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
-        _Pragma("GCC unroll 32") for (int j = 0; j < UR; j++) VSTORE(a->out + j * a->out_ps, acc[j]);            \
+        SF_CONV_STRIP_STORE(UR);                                                                                 \
     }
 
 #define SF_CONV_BWD_PLAIN_BODY(UR, CI)                                                                          \
