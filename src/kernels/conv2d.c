@@ -414,6 +414,33 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
     }
 }
 
+// The run of columns c, c + step, ... (one stride phase) whose valid kernel columns (col_mask) are c's.
+static int col_run(const conv_dir *d, int c) {
+    unsigned m = d->col_mask[c];
+    int len = 1;
+    while (c + len * d->step < d->out_w && d->col_mask[c + len * d->step] == m) len++;
+    return len;
+}
+
+// The valid taps of output column c in the row whose input rows are row_in (kh of them, -1 = padding):
+// tap_in, the input offset of each (d->in_pix floats per input pixel), and tap_w, its weight offset
+// (w_tap floats per tap). Returns their count.
+static int row_taps(ptrdiff_t *tap_in, ptrdiff_t *tap_w, const sf_conv2d_shape *s, const conv_dir *d,
+                    const int *row_in, int c, ptrdiff_t w_tap) {
+    unsigned m = d->col_mask[c];
+    int nt = 0;
+    for (int kh = 0; kh < s->kh; kh++) {
+        if (row_in[kh] < 0) continue;
+        for (int kw = 0; kw < s->kw; kw++) {
+            if (!(m >> kw & 1)) continue;
+            tap_in[nt] = ((ptrdiff_t)row_in[kh] * d->in_w + d->col_in[c * s->kw + kw]) * d->in_pix;
+            tap_w[nt] = (kh * s->kw + kw) * w_tap;
+            nt++;
+        }
+    }
+    return nt;
+}
+
 // Output row r of nimg images (image strides in_is, out_is) for the group of g output blocks at out
 // (block stride out_cbs, pixel stride vb). Columns with the same valid taps form runs; a run goes in row
 // strips of ur pixels per image, and what is left of it in strips across the images, column by column.
@@ -436,19 +463,8 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
         int c = phase;
         while (c < d->out_w) {
             unsigned m = d->col_mask[c];
-            int len = 1;
-            while (c + len * d->step < d->out_w && d->col_mask[c + len * d->step] == m) len++;
-            int nt = 0;
-            for (int kh = 0; kh < s->kh; kh++) {
-                if (row_in[kh] < 0) continue;
-                for (int kw = 0; kw < s->kw; kw++) {
-                    if (!(m >> kw & 1)) continue;
-                    tap_in[nt] = ((ptrdiff_t)row_in[kh] * d->in_w + d->col_in[c * s->kw + kw]) * d->in_pix;
-                    tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * d->icb * g * vb;
-                    nt++;
-                }
-            }
-            a.n_taps = nt;
+            int len = col_run(d, c);
+            a.n_taps = row_taps(tap_in, tap_w, s, d, row_in, c, (ptrdiff_t)d->icb * g * vb);
             // Plain input with every column of the kernel row valid: tap offsets step by one input float.
             a.row_kw = d->in_pix == 1 && m == (1u << s->kw) - 1 ? s->kw : 0;
             // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
@@ -551,7 +567,7 @@ void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const 
 }
 
 // Backward-data into plain dx by dot products (isa->bwd_plain): work items are (image, dx row); each
-// row goes in stride phases and runs of columns with the same valid taps, as run_row does, in strips of
+// row goes in stride phases and runs of columns with the same valid taps (col_run, row_taps), in strips of
 // up to bplain_ur pixels that sum over every dy block at once and write dx directly.
 static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wb) {
     const sf_conv2d_shape *s = &p->s;
@@ -572,20 +588,8 @@ static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, c
             for (int phase = 0; phase < d->step; phase++) {
                 int c = phase;
                 while (c < s->iw) {
-                    unsigned m = d->col_mask[c];
-                    int len = 1;
-                    while (c + len * d->step < s->iw && d->col_mask[c + len * d->step] == m) len++;
-                    int nt = 0;
-                    for (int kh = 0; kh < s->kh; kh++) {
-                        if (row_in[kh] < 0) continue;
-                        for (int kw = 0; kw < s->kw; kw++) {
-                            if (!(m >> kw & 1)) continue;
-                            tap_in[nt] = ((ptrdiff_t)row_in[kh] * s->ow + d->col_in[c * s->kw + kw]) * vb;
-                            tap_w[nt] = (ptrdiff_t)(kh * s->kw + kw) * s->ci * vb;
-                            nt++;
-                        }
-                    }
-                    a.n_taps = nt;
+                    int len = col_run(d, c);
+                    a.n_taps = row_taps(tap_in, tap_w, s, d, row_in, c, (ptrdiff_t)s->ci * vb);
                     for (int j = 0; j < len; j += p->bplain_ur) {
                         a.dx = dx_row + c + j * d->step;
                         a.dy = dy_img + (ptrdiff_t)j * vb;
