@@ -228,17 +228,20 @@ static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
 
 // The SGEMM path per direction, where the benchmark found it faster than the direct kernels on
 // AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-weights on maps of at most
-// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns;
+// isa->wgrad_gemm_pix output pixels, where each direct weight-gradient call sums over a handful of
+// columns (3x3 on AVX-512; 4x4 on AVX2, whose 8-accumulator tile ran best's 4x4 layers at 59-65% of
+// peak on Zen 3 where the GEMM ran them at 68-75%; 12x12 maps stay direct, 77-80% against 61-73%);
 // backward-data of strided 1x1 convolutions, where the direct path runs a phase per stride with most dx
 // pixels receiving nothing. Forward stays direct: the gather and scatter around the GEMM cost more than
 // the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers. So do first
 // layers (plain x) in every direction: their GEMMs have a depth of 3*KH*KW or Co and move the whole
 // patch matrix through memory (first-layer backward-data ran 4-5x slower that way).
-static void choose_paths(bool gemm[3], const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo) {
+static void choose_paths(bool gemm[3], const sf_conv_isa *isa, const sf_conv2d_shape *s, bool x_plain,
+                         sf_conv2d_algo algo) {
     bool forced = algo == SF_CONV_GEMM, autom = algo == SF_CONV_AUTO && !x_plain;
     gemm[0] = forced;
     gemm[1] = forced || (autom && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1));
-    gemm[2] = forced || (autom && s->oh * s->ow <= 9);
+    gemm[2] = forced || (autom && s->oh * s->ow <= isa->wgrad_gemm_pix);
 }
 
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
@@ -254,7 +257,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->isa = pick_isa();
     int vb = p->vb = p->isa->vb;
     if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
-    choose_paths(p->gemm, s, x_plain, algo);
+    choose_paths(p->gemm, p->isa, s, x_plain, algo);
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
     if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
     p->cbi = sf_cblocks(s->ci, vb);

@@ -76,4 +76,5 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .row3_ur = ROW3_UR,
     .bwd_plain = bwd_plain_avx2,
     .bplain_ur = {0, 12, 6, 3, 2},
+    .wgrad_gemm_pix = 16,
 };

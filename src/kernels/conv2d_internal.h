@@ -79,6 +79,9 @@ typedef struct {
     // (sf_conv_bpargs), strips of 1 .. bplain_ur[ci] pixels.
     void (*bwd_plain)(const sf_conv_bpargs *a, int ur, int ci);
     int bplain_ur[SF_CONV_BPLAIN_MAX_CI + 1];
+    // Backward-weights of blocked input runs on the SGEMM when the output map has at most this many
+    // pixels: each weight-gradient call then sums over a handful of columns (see choose_paths).
+    int wgrad_gemm_pix;
 } sf_conv_isa;
 
 extern const sf_conv_isa sf_conv_isa_scalar;
