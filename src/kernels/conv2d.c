@@ -228,20 +228,19 @@ static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
 
 // The SGEMM path per direction, where the benchmark found it faster than the direct kernels on
 // AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-weights on maps of at most
-// isa->wgrad_gemm_pix output pixels, where each direct weight-gradient call sums over a handful of
-// columns (3x3 on AVX-512; 4x4 on AVX2, whose 8-accumulator tile ran best's 4x4 layers at 59-65% of
-// peak on Zen 3 where the GEMM ran them at 68-75%; 12x12 maps stay direct, 77-80% against 61-73%);
+// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns (also on
+// AVX2: best's 3x3 layer ran at 60% of peak direct and 72% on the GEMM on Zen 3, its 4x4 ones at 84-89%
+// direct and 67-77% on the GEMM);
 // backward-data of strided 1x1 convolutions, where the direct path runs a phase per stride with most dx
 // pixels receiving nothing. Forward stays direct: the gather and scatter around the GEMM cost more than
 // the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers. So do first
 // layers (plain x) in every direction: their GEMMs have a depth of 3*KH*KW or Co and move the whole
 // patch matrix through memory (first-layer backward-data ran 4-5x slower that way).
-static void choose_paths(bool gemm[3], const sf_conv_isa *isa, const sf_conv2d_shape *s, bool x_plain,
-                         sf_conv2d_algo algo) {
+static void choose_paths(bool gemm[3], const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo) {
     bool forced = algo == SF_CONV_GEMM, autom = algo == SF_CONV_AUTO && !x_plain;
     gemm[0] = forced;
     gemm[1] = forced || (autom && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1));
-    gemm[2] = forced || (autom && s->oh * s->ow <= isa->wgrad_gemm_pix);
+    gemm[2] = forced || (autom && s->oh * s->ow <= 9);
 }
 
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
@@ -257,7 +256,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->isa = pick_isa();
     int vb = p->vb = p->isa->vb;
     if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
-    choose_paths(p->gemm, p->isa, s, x_plain, algo);
+    choose_paths(p->gemm, s, x_plain, algo);
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
     if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
     p->cbi = sf_cblocks(s->ci, vb);
@@ -647,16 +646,38 @@ static void sum_pixels(float *acc, const float *d, int npix, int vb) {
     for (int l = 0; l < vb; l++) acc[l] += (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
 }
 
-// Accumulates the dW tiles and dbias of images [n0, n0+nn) and output block cbo into one thread's partials.
+// The weight-gradient kernel for the g output blocks a points at (tiles a->tile_cbs apart, dy a->dy_cbs):
+// all at once where the ISA has wgrad_multi and a is a whole block of blocked input, else one by one.
+static void wgrad_blocks(const sf_conv2d_plan *p, sf_conv_wargs *a, int g) {
+    if (g >= 2 && p->isa->wgrad_multi && a->nic == p->vb && a->x_cs == 1) {
+        a->ocb = g;
+        p->isa->wgrad_multi(a);
+        return;
+    }
+    for (int o = 0; o < g; o++) {
+        sf_conv_wargs b = *a;
+        b.tile += o * a->tile_cbs;
+        b.dy += o * a->dy_cbs;
+        p->isa->wgrad(&b);
+    }
+}
+
+// Output blocks per backward-weights work item: the groups of wgrad_multi (blocked input), else 1.
+static int wgrad_groups(const sf_conv2d_plan *p) {
+    return p->isa->wgrad_multi && !p->x_plain ? cdiv(p->cbo, p->isa->wgrad_ocb) : p->cbo;
+}
+
+// Accumulates the dW tiles and dbias of images [n0, n0+nn) and output blocks [cbo, cbo+g) into one
+// thread's partials.
 static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const float *dy, const float *x, int n0,
-                       int nn, int cbo) {
+                       int nn, int cbo, int g) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw, pix = p->x_plain ? 1 : vb;
     ptrdiff_t x_is = (ptrdiff_t)p->fwd.n_cb * s->ih * s->iw * pix;
     ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb, dy_is = dy_cbs * p->cbo;
     const float *dyb = dy + n0 * dy_is + cbo * dy_cbs;
     // Bands of output rows small enough (~64 KiB of dy) to stay in cache across every input block and tap.
-    int band = imax(1, (int)(65536 / ((size_t)nn * s->ow * vb * sizeof(float))));
+    int band = imax(1, (int)(65536 / ((size_t)nn * s->ow * vb * g * sizeof(float))));
     for (int rb = 0; rb < s->oh; rb += band) {
         for (int cbi = 0; cbi < p->cbi; cbi++) {
             // A block of vb input channels: interleaved in blocked x, vb separate planes in plain x. Only
@@ -666,6 +687,7 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                 .nic = imin(vb, s->ci - cbi * vb), .n_img = nn,
                 .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
                 .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
+                .dy_cbs = dy_cbs, .tile_cbs = (ptrdiff_t)p->cbi * kk * vb * vb,
             };
             for (int kh = 0; kh < s->kh; kh++) {
                 int oh0 = imax(rb, cdiv(s->ph - kh, s->sh));
@@ -690,17 +712,18 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                     for (int kw = k0; kw < k0 + kwn; kw++) {
                         int c0 = wcol_lo(s, kw), c1 = wcol_hi(s, kw);
                         if (hi < lo) {
-                            if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) p->isa->wgrad(&a);
+                            if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) wgrad_blocks(p, &a, g);
                             continue;
                         }
-                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) p->isa->wgrad(&a);
-                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) p->isa->wgrad(&a);
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) wgrad_blocks(p, &a, g);
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) wgrad_blocks(p, &a, g);
                     }
                 }
             }
         }
     }
-    for (int n = 0; n < nn; n++) sum_pixels(bpart + cbo * vb, dyb + n * dy_is, s->oh * s->ow, vb);
+    for (int o = 0; o < g; o++)
+        for (int n = 0; n < nn; n++) sum_pixels(bpart + (cbo + o) * vb, dyb + o * dy_cbs + n * dy_is, s->oh * s->ow, vb);
 }
 
 // dy blocked (N,Co,OH,OW), x (layout of x); dw_oihw (Co,Ci,KH,KW), dbias (Co) or NULL
@@ -711,7 +734,8 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
     }
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
-    int n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * p->cbo;
+    // Work items: (chunk of images, group of output blocks); group q has blocks [q*cbo/ng, (q+1)*cbo/ng).
+    int ng = wgrad_groups(p), n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * ng;
     size_t bsz = (size_t)p->cbo * vb;
 #pragma omp parallel num_threads(nthr)
     {
@@ -724,14 +748,14 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
         if (p->deterministic) {
 #pragma omp for schedule(static)
             for (int it = 0; it < n_items; it++) {
-                int c = it / p->cbo, n0 = c * p->w_chunk;
-                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), it % p->cbo);
+                int c = it / ng, q = it % ng, n0 = c * p->w_chunk, b0 = q * p->cbo / ng;
+                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), b0, (q + 1) * p->cbo / ng - b0);
             }
         } else {
 #pragma omp for schedule(dynamic)
             for (int it = 0; it < n_items; it++) {
-                int c = it / p->cbo, n0 = c * p->w_chunk;
-                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), it % p->cbo);
+                int c = it / ng, q = it % ng, n0 = c * p->w_chunk, b0 = q * p->cbo / ng;
+                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), b0, (q + 1) * p->cbo / ng - b0);
             }
         }
         // One pass reduces dW and dbias in thread order; the region's end is the only barrier left.

@@ -61,6 +61,15 @@ SF_CONV_DEFINE_BWD_PLAIN(avx2, 12)
 static void row3_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
 static void row3b_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR)
 
+// 12 accumulators + 3 dy vectors + 1 broadcast: all 16 ymm registers (4 input channels x 3 output
+// blocks); 2 output blocks run the 8-accumulator form.
+static void wmulti_4_3(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(4, 3)
+static void wmulti_4_2(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(4, 2)
+static void wgrad_multi_avx2(const sf_conv_wargs *a) {
+    if (a->ocb == 3) wmulti_4_3(a);
+    else wmulti_4_2(a);
+}
+
 const sf_conv_isa sf_conv_isa_avx2 = {
     .name = "avx2",
     .vb = VB,
@@ -76,5 +85,6 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .row3_ur = ROW3_UR,
     .bwd_plain = bwd_plain_avx2,
     .bplain_ur = {0, 12, 6, 3, 2},
-    .wgrad_gemm_pix = 16,
+    .wgrad_multi = wgrad_multi_avx2,
+    .wgrad_ocb = 3,
 };

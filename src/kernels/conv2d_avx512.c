@@ -42,5 +42,4 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .wgrad_plain = wgrad_plain_avx512,
     .bwd_plain = bwd_plain_avx512,
     .bplain_ur = TILES32_BPLAIN_UR,
-    .wgrad_gemm_pix = 9,
 };

@@ -39,6 +39,9 @@ typedef struct {
     const float *x, *dy;
     int nic, n_img, rows, cols;
     ptrdiff_t x_cs, x_is, x_rs, x_ps, dy_is, dy_rs, dy_ps;
+    // wgrad_multi only: ocb output blocks, dy_cbs floats apart in dy and tile_cbs apart in the tiles.
+    int ocb;
+    ptrdiff_t dy_cbs, tile_cbs;
 } sf_conv_wargs;
 
 // Backward-data into plain dx with few channels (the first layer: dx has Ci = 3 channels, dy has Co in
@@ -79,9 +82,10 @@ typedef struct {
     // (sf_conv_bpargs), strips of 1 .. bplain_ur[ci] pixels.
     void (*bwd_plain)(const sf_conv_bpargs *a, int ur, int ci);
     int bplain_ur[SF_CONV_BPLAIN_MAX_CI + 1];
-    // Backward-weights of blocked input runs on the SGEMM when the output map has at most this many
-    // pixels: each weight-gradient call then sums over a handful of columns (see choose_paths).
-    int wgrad_gemm_pix;
+    // Optional (NULL: none): backward-weights of blocked input, a whole block of vb input channels, for
+    // 2 .. wgrad_ocb output blocks at once (SF_CONV_WGRAD_MULTI_BODY), where wgrad takes one.
+    void (*wgrad_multi)(const sf_conv_wargs *a);
+    int wgrad_ocb;
 } sf_conv_isa;
 
 extern const sf_conv_isa sf_conv_isa_scalar;
@@ -282,6 +286,36 @@ typedef void (*sf_conv_bplain_fn)(const sf_conv_bpargs *a);
                 }                                                                                                \
             }                                                                                                    \
         _Pragma("GCC unroll 16") for (int i = 0; i < NA; i++) VSTORE(a->tile + i * VB, acc[i]);                  \
+    }
+
+// Backward-weights of one block of VB input channels (x_cs = 1) for NO output blocks at once, NI input
+// channels per pass: each x value, broadcast once, feeds NO FMAs, where the one-block tile spends a
+// broadcast per FMA. On AVX2 (16 registers, no broadcast operands) NI = 4, NO = 3 is 12 accumulators,
+// 3 dy vectors and 1 broadcast: 7 loads per 12 FMAs against 9 per 8.
+#define SF_CONV_WGRAD_MULTI_BODY(NI, NO)                                                                         \
+    {                                                                                                            \
+        for (int i0 = 0; i0 < VB; i0 += (NI)) {                                                                  \
+            V acc[NO][NI];                                                                                       \
+            _Pragma("GCC unroll 4") for (int o = 0; o < (NO); o++)                                               \
+                _Pragma("GCC unroll 8") for (int i = 0; i < (NI); i++)                                           \
+                    acc[o][i] = VLOAD(a->tile + o * a->tile_cbs + (i0 + i) * VB);                                \
+            for (int img = 0; img < a->n_img; img++)                                                             \
+                for (int r = 0; r < a->rows; r++) {                                                              \
+                    const float *x = a->x + img * a->x_is + r * a->x_rs + i0;                                    \
+                    const float *dy = a->dy + img * a->dy_is + r * a->dy_rs;                                     \
+                    for (int c = 0; c < a->cols; c++) {                                                          \
+                        V d_[NO];                                                                                \
+                        _Pragma("GCC unroll 4") for (int o = 0; o < (NO); o++) d_[o] = VLOAD(dy + c * a->dy_ps + o * a->dy_cbs);\
+                        _Pragma("GCC unroll 8") for (int i = 0; i < (NI); i++) {                                 \
+                            V x_ = VBCAST(x + c * a->x_ps + i);                                                  \
+                            _Pragma("GCC unroll 4") for (int o = 0; o < (NO); o++) acc[o][i] = VFMA(x_, d_[o], acc[o][i]);\
+                        }                                                                                        \
+                    }                                                                                            \
+                }                                                                                                \
+            _Pragma("GCC unroll 4") for (int o = 0; o < (NO); o++)                                               \
+                _Pragma("GCC unroll 8") for (int i = 0; i < (NI); i++)                                           \
+                    VSTORE(a->tile + o * a->tile_cbs + (i0 + i) * VB, acc[o][i]);                                \
+        }                                                                                                        \
     }
 
 #define SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)                                                                      \

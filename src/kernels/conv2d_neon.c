@@ -41,5 +41,4 @@ const sf_conv_isa sf_conv_isa_neon = {
     .wgrad_plain = wgrad_plain_neon,
     .bwd_plain = bwd_plain_neon,
     .bplain_ur = TILES32_BPLAIN_UR,
-    .wgrad_gemm_pix = 9,
 };

@@ -63,5 +63,4 @@ const sf_conv_isa sf_conv_isa_scalar = {
     .wgrad = wgrad_scalar,
     .max_kwn = {0, 7, 7, 7},
     .wgrad_plain = wgrad_plain_scalar,
-    .wgrad_gemm_pix = 9,
 };
