@@ -235,9 +235,11 @@ static int decode_jpeg_pass(sf_image *out, const uint8_t *buf, size_t n, const s
         if (m->marker == JPEG_APP0 + 1 && (orient = exif_orientation(m->data, m->data_length)) != 1) break;
     unsigned short_side = ci.image_width < ci.image_height ? ci.image_width : ci.image_height;
     if (opt && opt->min_side > 0) {
-        // The smallest k/8 with ceil(short_side * k / 8) >= min_side (libjpeg rounds output sizes up).
+        // The smallest k/8 with ceil(short_side * k / 8) >= min_side (libjpeg rounds output sizes up),
+        // k a power of two: libjpeg-turbo has SIMD inverse DCTs for 1/8, 1/4, 1/2 and 1/1 only, and the
+        // scalar 3x3 .. 7x7 ones (12x12 .. 14x14 for subsampled chroma) cost more than the extra pixels.
         unsigned k = 1;
-        while (k < 8 && (short_side * k + 7) / 8 < (unsigned)opt->min_side) k++;
+        while (k < 8 && (short_side * k + 7) / 8 < (unsigned)opt->min_side) k *= 2;
         ci.scale_num = k;
         ci.scale_denom = 8;
     }
