@@ -59,7 +59,12 @@ SF_CONV_DEFINE_BWD_PLAIN(avx2, 12)
 // accumulators inside the loop, and SimpleCnn's conv1 forward ran 20 % slower.
 #define ROW3_UR 11
 static void row3_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
-static void row3b_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR)
+static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, VB)
+static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, 0)
+static void row3b_avx2(const sf_conv_kargs *a) {
+    if (a->in_ps == VB) row3b_vb_(a);
+    else row3b_any_(a);
+}
 
 // 12 accumulators + 3 dy vectors + 1 broadcast: all 16 ymm registers (4 input channels x 3 output
 // blocks); 2 output blocks run the 8-accumulator form.

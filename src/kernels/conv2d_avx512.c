@@ -30,6 +30,18 @@ SF_CONV_DEFINE_KERNELS(avx512)
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 SF_CONV_DEFINE_BWD_PLAIN(avx512, BPLAIN_MAX_UR)
 
+// Row-sharing strips for one output block (stride 1, 3-column kernel rows): ROW3_UR accumulators + the 3
+// weights + 1 broadcast within the 32 zmm registers. Here the strip kernel at one output block would
+// spend a broadcast per FMA.
+#define ROW3_UR 24
+static void row3_avx512(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
+static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, VB)
+static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, 0)
+static void row3b_avx512(const sf_conv_kargs *a) {
+    if (a->in_ps == VB) row3b_vb_(a);
+    else row3b_any_(a);
+}
+
 const sf_conv_isa sf_conv_isa_avx512 = {
     .name = "avx512",
     .vb = VB,
@@ -42,4 +54,7 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .wgrad_plain = wgrad_plain_avx512,
     .bwd_plain = bwd_plain_avx512,
     .bplain_ur = TILES32_BPLAIN_UR,
+    .row3 = row3_avx512,
+    .row3b = row3b_avx512,
+    .row3_ur = ROW3_UR,
 };

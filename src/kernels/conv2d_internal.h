@@ -213,10 +213,12 @@ extern const sf_conv_isa sf_conv_isa_neon;
 // registers, and each input value, broadcast once, feeds up to 3 FMAs: UR + 5 loads per 3 UR FMAs, where
 // the strip kernel at one output block needs one broadcast per FMA (SimpleCnn's conv2 backward-data,
 // into 8 channels, is the case in the seed's models).
-#define SF_CONV_DIRECT_ROW3B_BODY(UR)                                                                           \
+// PS: the input pixel stride as a constant (VB: blocked input at stride 1, so that every broadcast is
+// one addressed load; with the stride read at run time gcc kept the UR + 2 offsets on the stack), 0: a->in_ps.
+#define SF_CONV_DIRECT_ROW3B_BODY(UR, PS)                                                                       \
     {                                                                                                            \
         SF_CONV_STRIP_LOAD(UR);                                                                                  \
-        const ptrdiff_t ps_ = a->in_ps;                                                                          \
+        const ptrdiff_t ps_ = (PS) ? (PS) : a->in_ps;                                                            \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
             const int ni_ = cb == a->n_cb - 1 ? a->icb_last : a->icb;                                            \
