@@ -42,6 +42,16 @@ static void row3b_avx512(const sf_conv_kargs *a) {
     else row3b_any_(a);
 }
 
+// Backward-weights on 2-3 output blocks at once: 8 input channels x 3 output blocks = 24 accumulators +
+// 3 dy vectors, the broadcasts as FMA memory operands; each x value feeds 3 FMAs, where the one-block
+// tile (16 accumulators) spends a broadcast load per FMA.
+static void wmulti_8_3(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(8, 3)
+static void wmulti_8_2(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(8, 2)
+static void wgrad_multi_avx512(const sf_conv_wargs *a) {
+    if (a->ocb == 3) wmulti_8_3(a);
+    else wmulti_8_2(a);
+}
+
 const sf_conv_isa sf_conv_isa_avx512 = {
     .name = "avx512",
     .vb = VB,
@@ -54,6 +64,8 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .wgrad_plain = wgrad_plain_avx512,
     .bwd_plain = bwd_plain_avx512,
     .bplain_ur = TILES32_BPLAIN_UR,
+    .wgrad_multi = wgrad_multi_avx512,
+    .wgrad_ocb = 3,
     .row3 = row3_avx512,
     .row3b = row3b_avx512,
     .row3_ur = ROW3_UR,
