@@ -68,9 +68,9 @@ static long write_pause_ms(void) {
 }
 
 int sf_atomic_write(sf_atomic_file *af, const void *data, size_t len) {
-    if (++af->n_writes == 3 && write_pause_ms() > 0) {
+    long ms = ++af->n_writes == 3 ? write_pause_ms() : 0;
+    if (ms > 0) {
         fflush(af->fp);
-        long ms = write_pause_ms();
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
