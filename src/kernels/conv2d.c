@@ -662,15 +662,15 @@ static void sum_pixels(float *acc, const float *d, int npix, int vb) {
     for (int l = 0; l < vb; l++) acc[l] += (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
 }
 
-// The weight-gradient kernel for the g output blocks a points at (tiles a->tile_cbs apart, dy a->dy_cbs):
-// all at once where the ISA has wgrad_multi and a is a whole block of blocked input, else one by one.
-static void wgrad_blocks(const sf_conv2d_plan *p, sf_conv_wargs *a, int g) {
-    if (g >= 2 && p->isa->wgrad_multi && a->nic == p->vb && a->x_cs == 1) {
-        a->ocb = g;
+// The weight-gradient kernel for the a->ocb output blocks a points at (tiles a->tile_cbs apart, dy
+// a->dy_cbs): all at once where the ISA has wgrad_multi and a is a whole block of blocked input, else one
+// by one.
+static void wgrad_blocks(const sf_conv2d_plan *p, const sf_conv_wargs *a) {
+    if (a->ocb >= 2 && p->isa->wgrad_multi && a->nic == p->vb && a->x_cs == 1) {
         p->isa->wgrad_multi(a);
         return;
     }
-    for (int o = 0; o < g; o++) {
+    for (int o = 0; o < a->ocb; o++) {
         sf_conv_wargs b = *a;
         b.tile += o * a->tile_cbs;
         b.dy += o * a->dy_cbs;
@@ -703,7 +703,7 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                 .nic = imin(vb, s->ci - cbi * vb), .n_img = nn,
                 .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
                 .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
-                .dy_cbs = dy_cbs, .tile_cbs = (ptrdiff_t)p->cbi * kk * vb * vb,
+                .ocb = g, .dy_cbs = dy_cbs, .tile_cbs = (ptrdiff_t)p->cbi * kk * vb * vb,
             };
             for (int kh = 0; kh < s->kh; kh++) {
                 int oh0 = imax(rb, cdiv(s->ph - kh, s->sh));
@@ -728,11 +728,11 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                     for (int kw = k0; kw < k0 + kwn; kw++) {
                         int c0 = wcol_lo(s, kw), c1 = wcol_hi(s, kw);
                         if (hi < lo) {
-                            if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) wgrad_blocks(p, &a, g);
+                            if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, c1)) wgrad_blocks(p, &a);
                             continue;
                         }
-                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) wgrad_blocks(p, &a, g);
-                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) wgrad_blocks(p, &a, g);
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, c0, imin(c1, lo - 1))) wgrad_blocks(p, &a);
+                        if (wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, kw, imax(c0, hi + 1), c1)) wgrad_blocks(p, &a);
                     }
                 }
             }
@@ -740,6 +740,14 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
     }
     for (int o = 0; o < g; o++)
         for (int n = 0; n < nn; n++) sum_pixels(bpart + (cbo + o) * vb, dyb + o * dy_cbs + n * dy_is, s->oh * s->ow, vb);
+}
+
+// Work item it of the backward-weights: chunk it / ng of images, group it % ng of the output blocks,
+// which holds blocks [q*cbo/ng, (q+1)*cbo/ng).
+static void wgrad_run_item(const sf_conv2d_plan *p, float *part, float *bpart, const float *dy, const float *x,
+                           int it, int ng) {
+    int c = it / ng, q = it % ng, n0 = c * p->w_chunk, b0 = q * p->cbo / ng;
+    wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, p->s.n - n0), b0, (q + 1) * p->cbo / ng - b0);
 }
 
 // dy blocked (N,Co,OH,OW), x (layout of x); dw_oihw (Co,Ci,KH,KW), dbias (Co) or NULL
@@ -750,7 +758,7 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
     }
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
-    // Work items: (chunk of images, group of output blocks); group q has blocks [q*cbo/ng, (q+1)*cbo/ng).
+    // Work items: (chunk of images, group of output blocks), see wgrad_run_item.
     int ng = wgrad_groups(p), n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * ng;
     size_t bsz = (size_t)p->cbo * vb;
 #pragma omp parallel num_threads(nthr)
@@ -763,16 +771,10 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
         // makes the result bitwise reproducible; dynamic balances load better.
         if (p->deterministic) {
 #pragma omp for schedule(static)
-            for (int it = 0; it < n_items; it++) {
-                int c = it / ng, q = it % ng, n0 = c * p->w_chunk, b0 = q * p->cbo / ng;
-                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), b0, (q + 1) * p->cbo / ng - b0);
-            }
+            for (int it = 0; it < n_items; it++) wgrad_run_item(p, part, bpart, dy, x, it, ng);
         } else {
 #pragma omp for schedule(dynamic)
-            for (int it = 0; it < n_items; it++) {
-                int c = it / ng, q = it % ng, n0 = c * p->w_chunk, b0 = q * p->cbo / ng;
-                wgrad_item(p, part, bpart, dy, x, n0, imin(p->w_chunk, s->n - n0), b0, (q + 1) * p->cbo / ng - b0);
-            }
+            for (int it = 0; it < n_items; it++) wgrad_run_item(p, part, bpart, dy, x, it, ng);
         }
         // One pass reduces dW and dbias in thread order; the region's end is the only barrier left.
 #pragma omp for schedule(static) nowait

@@ -39,7 +39,8 @@ typedef struct {
     const float *x, *dy;
     int nic, n_img, rows, cols;
     ptrdiff_t x_cs, x_is, x_rs, x_ps, dy_is, dy_rs, dy_ps;
-    // wgrad_multi only: ocb output blocks, dy_cbs floats apart in dy and tile_cbs apart in the tiles.
+    // The driver's group of ocb output blocks, dy_cbs floats apart in dy and tile_cbs apart in the tiles
+    // (read by wgrad_multi, which takes them at once; wgrad takes one).
     int ocb;
     ptrdiff_t dy_cbs, tile_cbs;
 } sf_conv_wargs;
