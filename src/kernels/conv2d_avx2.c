@@ -58,22 +58,11 @@ SF_CONV_DEFINE_BWD_PLAIN(avx2, 12)
 // 11 accumulators + 3 weights + 1 broadcast: 15 of the 16 ymm registers. With 12 (all 16) gcc spilled
 // accumulators inside the loop, and SimpleCnn's conv1 forward ran 20 % slower.
 #define ROW3_UR 11
-static void row3_avx2(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
-static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, VB)
-static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, 0)
-static void row3b_avx2(const sf_conv_kargs *a) {
-    if (a->in_ps == VB) row3b_vb_(a);
-    else row3b_any_(a);
-}
+SF_CONV_DEFINE_ROW3(avx2, ROW3_UR)
 
 // 12 accumulators + 3 dy vectors + 1 broadcast: all 16 ymm registers (4 input channels x 3 output
 // blocks); 2 output blocks run the 8-accumulator form.
-static void wmulti_4_3(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(4, 3)
-static void wmulti_4_2(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(4, 2)
-static void wgrad_multi_avx2(const sf_conv_wargs *a) {
-    if (a->ocb == 3) wmulti_4_3(a);
-    else wmulti_4_2(a);
-}
+SF_CONV_DEFINE_WGRAD_MULTI(avx2, 4)
 
 const sf_conv_isa sf_conv_isa_avx2 = {
     .name = "avx2",

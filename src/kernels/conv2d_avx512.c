@@ -34,23 +34,12 @@ SF_CONV_DEFINE_BWD_PLAIN(avx512, BPLAIN_MAX_UR)
 // weights + 1 broadcast within the 32 zmm registers. Here the strip kernel at one output block would
 // spend a broadcast per FMA.
 #define ROW3_UR 24
-static void row3_avx512(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(ROW3_UR)
-static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, VB)
-static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(ROW3_UR, 0)
-static void row3b_avx512(const sf_conv_kargs *a) {
-    if (a->in_ps == VB) row3b_vb_(a);
-    else row3b_any_(a);
-}
+SF_CONV_DEFINE_ROW3(avx512, ROW3_UR)
 
 // Backward-weights on 2-3 output blocks at once: 8 input channels x 3 output blocks = 24 accumulators +
 // 3 dy vectors, the broadcasts as FMA memory operands; each x value feeds 3 FMAs, where the one-block
 // tile (16 accumulators) spends a broadcast load per FMA.
-static void wmulti_8_3(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(8, 3)
-static void wmulti_8_2(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(8, 2)
-static void wgrad_multi_avx512(const sf_conv_wargs *a) {
-    if (a->ocb == 3) wmulti_8_3(a);
-    else wmulti_8_2(a);
-}
+SF_CONV_DEFINE_WGRAD_MULTI(avx512, 8)
 
 const sf_conv_isa sf_conv_isa_avx512 = {
     .name = "avx512",

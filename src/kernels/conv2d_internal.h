@@ -321,6 +321,15 @@ typedef void (*sf_conv_bplain_fn)(const sf_conv_bpargs *a);
         }                                                                                                        \
     }
 
+// wgrad_multi_<isa>: the multi-block tile of NI input channels for 3 output blocks, or for 2.
+#define SF_CONV_DEFINE_WGRAD_MULTI(ISA, NI)                                                                     \
+    static void wmulti3_(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(NI, 3)                                 \
+    static void wmulti2_(const sf_conv_wargs *a) SF_CONV_WGRAD_MULTI_BODY(NI, 2)                                 \
+    static void wgrad_multi_##ISA(const sf_conv_wargs *a) {                                                      \
+        if (a->ocb == 3) wmulti3_(a);                                                                            \
+        else wmulti2_(a);                                                                                        \
+    }
+
 #define SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)                                                                      \
     {                                                                                                            \
         V acc[NCI][KWN];                                                                                         \
@@ -412,5 +421,16 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
     FOR_EACH_WPLAIN(SF_CONV_DEF_WPLAIN)                                                                          \
     static const sf_conv_wplain_fn wplain_tab_[4][8] = {FOR_EACH_WPLAIN(SF_CONV_TAB_WPLAIN)};                    \
     static void wgrad_plain_##ISA(const sf_conv_wargs *a, int kwn) { wplain_tab_[a->nic][kwn](a); }
+
+// row3_<isa> and row3b_<isa> of UR pixels (SF_CONV_DIRECT_ROW3_BODY, SF_CONV_DIRECT_ROW3B_BODY), the
+// blocked one with its pixel stride a constant when it is VB.
+#define SF_CONV_DEFINE_ROW3(ISA, UR)                                                                            \
+    static void row3_##ISA(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(UR)                                  \
+    static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(UR, VB)                              \
+    static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(UR, 0)                              \
+    static void row3b_##ISA(const sf_conv_kargs *a) {                                                            \
+        if (a->in_ps == VB) row3b_vb_(a);                                                                        \
+        else row3b_any_(a);                                                                                      \
+    }
 
 #endif
