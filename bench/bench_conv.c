@@ -73,8 +73,10 @@ typedef struct {
 } our_layer;
 
 static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo) {
-    int vb = sf_vb();
-    o->plan = sf_conv2d_plan_create_algo(s, first, true, algo);
+    // The engine's channel block for this layer: a first layer of at most 8 channels writes 8-lane
+    // blocks on AVX-512 (sf_vb_first), as in training.
+    int vb = first ? sf_vb_first(s->co) : sf_vb();
+    o->plan = sf_conv2d_plan_create_vb(s, first, true, algo, vb);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
     o->x = sf_alloc_uniform(xn, -0.5f, 0.5f, 1);

@@ -21,11 +21,11 @@ static size_t n_w(const sf_conv2d_shape *s) { return (size_t)s->co * s->ci * s->
 
 // The fast path on plain tensors: reorders in, runs the plan (path `algo`), reorders out. Any output may
 // be NULL. x (N,Ci,H,W), w (Co,Ci,KH,KW), bias (Co) or NULL, dy (N,Co,OH,OW); y, dx, dw, db plain likewise.
-static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, const float *x,
-                           const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
-                           float *db) {
-    int vb = sf_vb();
-    sf_conv2d_plan *p = sf_conv2d_plan_create_algo(s, x_plain, true, algo);
+// vb: the channel block of the blocked tensors (sf_vb(), or a first layer's sf_vb_first(co)).
+static void fast_conv_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, const float *x,
+                         const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
+                         float *db) {
+    sf_conv2d_plan *p = sf_conv2d_plan_create_vb(s, x_plain, true, algo, vb);
     size_t xb_n = x_plain ? n_x(s) : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
     size_t yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb);
     float *xb = sf_aligned_alloc(xb_n * sizeof(float)), *dxb = sf_aligned_alloc(xb_n * sizeof(float));
@@ -59,6 +59,12 @@ static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_alg
     sf_conv2d_plan_destroy(p);
 }
 
+static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, const float *x,
+                           const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
+                           float *db) {
+    fast_conv_vb(s, x_plain, algo, sf_vb(), x, w, bias, dy, y, dx, dw, db);
+}
+
 static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, const float *w, const float *bias,
                       const float *dy, float *y, float *dx, float *dw, float *db) {
     fast_conv_algo(s, x_plain, SF_CONV_AUTO, x, w, bias, dy, y, dx, dw, db);
@@ -67,7 +73,7 @@ static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, co
 static const char *algo_name(sf_conv2d_algo a) { return a == SF_CONV_GEMM ? "gemm" : a == SF_CONV_DIRECT ? "direct" : "auto"; }
 
 // Compares all three directions of the fast path (forced to `algo`) with the reference on random data.
-static double check_vs_ref_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, uint64_t seed) {
+static double check_vs_ref_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, uint64_t seed) {
     float *x = malloc(n_x(s) * 4), *w = malloc(n_w(s) * 4), *b = malloc(s->co * 4), *dy = malloc(n_y(s) * 4);
     float *y0 = malloc(n_y(s) * 4), *y1 = malloc(n_y(s) * 4), *dx0 = malloc(n_x(s) * 4), *dx1 = malloc(n_x(s) * 4);
     float *dw0 = malloc(n_w(s) * 4), *dw1 = malloc(n_w(s) * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
@@ -78,17 +84,21 @@ static double check_vs_ref_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2
     sf_conv2d_forward_ref(y0, x, w, b, s);
     sf_conv2d_backward_data_ref(dx0, dy, w, s);
     sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
-    fast_conv_algo(s, x_plain, algo, x, w, b, dy, y1, dx1, dw1, db1);
+    fast_conv_vb(s, x_plain, algo, vb, x, w, b, dy, y1, dx1, dw1, db1);
     double e[4] = {max_rel_err(y1, y0, n_y(s)), max_rel_err(dx1, dx0, n_x(s)), max_rel_err(dw1, dw0, n_w(s)),
                    max_rel_err(db1, db0, s->co)};
     double worst = 0;
     for (int i = 0; i < 4; i++) worst = fmax(worst, e[i]);
-    cr_log_info("%s %s n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
-                sf_isa_name(sf_isa_active()), algo_name(algo), s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh, s->ph,
-                x_plain ? " plain" : "", e[0], e[1], e[2], e[3]);
+    cr_log_info("%s %s vb%d n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
+                sf_isa_name(sf_isa_active()), algo_name(algo), vb, s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh,
+                s->ph, x_plain ? " plain" : "", e[0], e[1], e[2], e[3]);
     free(x), free(w), free(b), free(dy), free(y0), free(y1), free(dx0), free(dx1);
     free(dw0), free(dw1), free(db0), free(db1);
     return worst;
+}
+
+static double check_vs_ref_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, uint64_t seed) {
+    return check_vs_ref_vb(s, x_plain, algo, sf_vb(), seed);
 }
 
 static double check_vs_ref(const sf_conv2d_shape *s, bool x_plain, uint64_t seed) {
@@ -179,6 +189,31 @@ Test(conv2d, model_layers_match_reference) {
         e = check_vs_ref_algo(&s, c->plain, SF_CONV_GEMM, 200 + i);
         cr_expect(e < 1e-5, "model layer %d (gemm): max rel err %.3e", i, e);
     }
+}
+
+// A first layer with at most 8 output channels writes them in blocks of sf_vb_first(co): 8 on AVX-512,
+// where the plan runs the AVX2 kernels (the engine does this for `simple`'s conv1). Every direction
+// and both paths against the reference, for 1..8 output channels and the strides of the seed's models.
+Test(conv2d, narrow_first_layer_matches_reference) {
+    static const conv_case cases[] = {
+        {2, 3, 12, 11, 8, 3, 1, 0, true}, {3, 3, 10, 13, 5, 3, 1, 1, true}, {1, 3, 17, 19, 8, 7, 2, 0, true},
+        {2, 1, 9, 9, 1, 3, 1, 0, true},   {1, 3, 14, 14, 3, 5, 2, 2, true}, {26, 3, 8, 9, 8, 3, 1, 0, true},
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        const conv_case *c = &cases[i];
+        sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
+        int vb = sf_vb_first(c->co);
+        cr_expect(vb == (sf_vb() == 16 ? 8 : sf_vb()), "sf_vb_first(%d) = %d on vb %d", c->co, vb, sf_vb());
+        double e = check_vs_ref_vb(&s, true, SF_CONV_AUTO, vb, 300 + i);
+        cr_expect(e < 1e-5, "narrow first layer %d: max rel err %.3e", i, e);
+        e = check_vs_ref_vb(&s, true, SF_CONV_GEMM, vb, 300 + i);
+        cr_expect(e < 1e-5, "narrow first layer %d (gemm): max rel err %.3e", i, e);
+    }
+    sf_conv2d_shape s = sf_conv2d_shape_make(2, 3, 12, 11, 8, 3, 3, 1, 0);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_vb(&s, true, true, SF_CONV_AUTO, sf_vb_first(8));
+    if (sf_isa_active() == SF_ISA_AVX512)
+        cr_expect(strstr(sf_conv2d_plan_algo(p), "avx2") != NULL, "avx512, 8 channels: plan %s", sf_conv2d_plan_algo(p));
+    sf_conv2d_plan_destroy(p);
 }
 
 // The auto choice per direction: backward-data of a strided 1x1 and backward-weights of a map of at

@@ -104,7 +104,16 @@ static const sf_conv_isa *isa_kernels(sf_isa isa) {
 // The path whose kernels run: the active ISA's, or scalar where this build has none for it.
 static sf_isa kernel_isa(void) { return isa_kernels(sf_isa_active()) ? sf_isa_active() : SF_ISA_SCALAR; }
 
-static const sf_conv_isa *pick_isa(void) { return isa_kernels(kernel_isa()); }
+// The kernels for channel block vb: the active path's, or on AVX-512 the AVX2 ones for vb = 8 (a first
+// layer with at most 8 output channels, whose 16-lane blocks would be half padding; see sf_vb_for).
+static sf_isa isa_for_vb(int vb) {
+    sf_isa isa = kernel_isa();
+#if defined(__x86_64__)
+    if (vb == 8 && isa == SF_ISA_AVX512) isa = SF_ISA_AVX2;
+#endif
+    if (isa_kernels(isa)->vb != vb) sf_die("conv2d: no kernels for channel block %d on the %s path", vb, sf_isa_name(isa));
+    return isa;
+}
 
 // The profile's register blocking per [isa][class] (conv2d_tuning.h); a knob not set keeps the ISA's default.
 typedef struct {
@@ -268,13 +277,18 @@ sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bo
 
 sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                            sf_conv2d_algo algo) {
+    return sf_conv2d_plan_create_vb(s, x_plain, deterministic, algo, sf_vb());
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
+                                         sf_conv2d_algo algo, int vb) {
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
     p->s = *s;
     p->x_plain = x_plain;
     p->deterministic = deterministic;
-    p->isa = pick_isa();
-    int vb = p->vb = p->isa->vb;
-    if (vb != sf_vb()) sf_die("conv2d: kernel vb %d differs from the layout vb %d", vb, sf_vb());
+    const sf_isa kisa = isa_for_vb(vb);
+    p->isa = isa_kernels(kisa);
+    p->vb = vb;
     choose_paths(p->gemm, s, x_plain, algo);
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
     if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
@@ -283,7 +297,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     p->nthr = imax(sf_threads(), omp_get_max_threads());
     int kk = s->kh * s->kw;
     int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
-    sf_conv_get_tuning(kernel_isa(), sf_conv_class_of(s, x_plain), &pref_ocb, &across);
+    sf_conv_get_tuning(kisa, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
     conv_dir *f = &p->fwd;
     f->icb = x_plain ? 1 : vb;

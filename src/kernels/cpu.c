@@ -78,6 +78,12 @@ int sf_vb(void) {
     }
 }
 
+int sf_vb_first(int c) {
+    const char *e = getenv("SPRINGFIELD_NARROW");
+    if (sf_vb() == 16 && c <= 8 && !(e && !strcmp(e, "0"))) return 8;
+    return sf_vb();
+}
+
 static sf_cpu_info g_cpu;
 static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
 

@@ -22,6 +22,11 @@ int sf_isa_parse(const char *name);
 // in one vector register (16 avx512, 8 avx2, 4 neon; 8 for scalar so that the scalar path runs the same
 // blocked loops as the vector ones).
 int sf_vb(void);
+// Channel block of a first layer's output of c channels: sf_vb(), except 8 on AVX-512 when c <= 8. Half
+// of each 16-lane block would be zero padding that every later pass (pooling, batch norm, their
+// gradients) reads and writes; at 8 the plan runs the AVX2 kernels, as fast for 8 useful lanes.
+// SPRINGFIELD_NARROW=0 keeps sf_vb() (for comparisons).
+int sf_vb_first(int c);
 
 typedef struct {
     char name[128];       // marketing name from cpuid or /proc/cpuinfo

@@ -17,5 +17,7 @@ static inline size_t sf_blocked_floats(int n, int c, int h, int w, int vb) {
 
 void sf_reorder_to_blocked(float *dst, const float *src_nchw, int n, int c, int h, int w, int vb);
 void sf_reorder_to_plain(float *dst_nchw, const float *src, int n, int c, int h, int w, int vb);
+// dst (N,C,H,W) blocked by dst_vb from src blocked by src_vb; dst's padding channels become zeros.
+void sf_reorder_reblock(float *dst, int dst_vb, const float *src, int src_vb, int n, int c, int h, int w);
 
 #endif

@@ -51,15 +51,19 @@ void sf_graph_release(sf_graph *g) {
     memset(g, 0, sizeof *g);
 }
 
-int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked) {
+static int new_tensor(sf_graph *g, int c, int h, int w, bool blocked, int vb) {
     GROW(g->tensors, g->n_tensors, g->cap_tensors);
     sf_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
-    t->c = c, t->h = h, t->w = w, t->blocked = blocked;
-    t->floats = blocked ? sf_blocked_floats(g->max_batch, c, h, w, g->vb)
+    t->c = c, t->h = h, t->w = w, t->blocked = blocked, t->vb = blocked ? vb : 1;
+    t->floats = blocked ? sf_blocked_floats(g->max_batch, c, h, w, vb)
                         : (size_t)g->max_batch * (size_t)c * (size_t)h * (size_t)w;
     return g->n_tensors++;
 }
+
+int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked) { return new_tensor(g, c, h, w, blocked, g->vb); }
+
+int sf_graph_tensor_vb(sf_graph *g, int c, int h, int w, int vb) { return new_tensor(g, c, h, w, true, vb); }
 
 int sf_graph_input(sf_graph *g, int c, int h, int w) {
     if (g->n_tensors != 0) sf_die("the input must be the graph's first tensor");
@@ -215,7 +219,7 @@ static size_t plan_arena(const sf_graph *g, const int *alias, const int *produce
         dspan[t] = gspan[t] = -1;
         if (alias[t] != t) continue;
         const sf_tensor *x = &g->tensors[t];
-        bool padded = x->blocked && x->c % g->vb != 0;
+        bool padded = x->blocked && x->c % x->vb != 0;
         span d = {.floats = round16(x->floats), .lo = producer[t], .hi = dhi[t]};
         if (t == 0 || t == last || padded) d.lo = -1, d.hi = 2 * L;
         sp[dspan[t] = k++] = d;

@@ -2,7 +2,9 @@
 //
 // A graph is a list of layers executed in order (forward) and in reverse (backward), connected by
 // activation tensors. Tensors are blocked nChw{vb}c (layout.h) between convolutional layers and plain
-// (N, C) / (N, C*H*W) from the flatten or global pooling onwards; the input is plain NCHW.
+// (N, C) / (N, C*H*W) from the flatten or global pooling onwards; the input is plain NCHW. vb is the
+// graph's (sf_vb()) except after a first layer of at most 8 channels on AVX-512 (sf_vb_first): those
+// tensors use 8 until the next convolution, which a REBLOCK layer feeds in the graph's vb.
 // Building happens in two phases: builder calls (models.c, resnet.c) record layers, tensors and named
 // parameters with their sizes; sf_graph_finalize then allocates every arena once and points into it.
 //
@@ -30,11 +32,13 @@ typedef enum {
     SF_L_LINEAR,
     SF_L_ADD,      // residual add; optional fused ReLU
     SF_L_GAP,      // global average pool: blocked (N,C,H,W) -> plain (N,C)
+    SF_L_REBLOCK,  // blocked (N,C,H,W) from one channel block to another (a narrow first layer's output)
 } sf_layer_kind;
 
 typedef struct {
     int c, h, w;      // per-image logical shape; plain tensors of rank 2 have h = w = 1
     bool blocked;     // nChw{vb}c, else plain
+    int vb;           // channel block when blocked: the graph's, or 8 for a narrow first layer's output
     size_t floats;    // allocated floats for max_batch images (blocked: padding included)
     float *data;      // (max_batch, ...) in the activation arena
     float *grad;      // same shape, in the activation-gradient arena
@@ -72,7 +76,7 @@ typedef struct {
 } sf_init_spec;
 
 typedef struct {
-    int vb;              // channel block of the blocked layout (sf_vb() at creation)
+    int vb;              // channel block of the blocked layout (sf_vb() at creation); a tensor's own vb may be narrower
     int max_batch;
     bool deterministic;
     int n_layers, cap_layers;
@@ -112,7 +116,8 @@ void sf_graph_release(sf_graph *g);
 // Records the first building error; the builders then continue with 1x1 shapes.
 void sf_graph_error(sf_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sf_graph_input(sf_graph *g, int c, int h, int w);  // plain NCHW input tensor, id 0
-int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked);
+int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked);  // blocked: in the graph's vb
+int sf_graph_tensor_vb(sf_graph *g, int c, int h, int w, int vb);    // blocked in channel block vb
 int sf_graph_param(sf_graph *g, const char *prefix, const char *name, int ndim, const int64_t *shape, sf_init_spec init);
 int sf_graph_buffer(sf_graph *g, const char *prefix, const char *name, sf_dtype dt, int64_t count, sf_init_spec init);
 sf_layer *sf_graph_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in, int out);
@@ -127,6 +132,8 @@ int sf_nn_maxpool(sf_graph *g, const char *name, int in, int k, int stride, int 
 int sf_nn_avgpool(sf_graph *g, const char *name, int in, int k, int stride, int pad);
 int sf_nn_resize(sf_graph *g, const char *name, int in, int oh, int ow);
 int sf_nn_flatten(sf_graph *g, const char *name, int in);
+// The same map in channel block vb (sf_nn_conv inserts it where its input's block is not the graph's).
+int sf_nn_reblock(sf_graph *g, const char *name, int in, int vb);
 int sf_nn_linear(sf_graph *g, const char *name, int in, int out_features);
 int sf_nn_add(sf_graph *g, const char *name, int a, int b, bool relu);
 int sf_nn_gap(sf_graph *g, const char *name, int in);

@@ -9,7 +9,7 @@
 int sf_nn_bn(sf_graph *g, const char *name, int in, bool relu) {
     // Copy the shape: adding a tensor may move the tensor array.
     const sf_tensor x = g->tensors[in];
-    int out = sf_graph_tensor(g, x.c, x.h, x.w, x.blocked);
+    int out = x.blocked ? sf_graph_tensor_vb(g, x.c, x.h, x.w, x.vb) : sf_graph_tensor(g, x.c, x.h, x.w, false);
     sf_layer *l = sf_graph_layer(g, SF_L_BN, name, in, out);
     l->relu = relu;
     const int64_t shape[1] = {x.c};
@@ -23,12 +23,12 @@ int sf_nn_bn(sf_graph *g, const char *name, int in, bool relu) {
     return out;
 }
 
-// The BN kernels see a blocked tensor as (N, C, HW) with the graph's vb. A plain (N,C) one (HW = 1) is,
+// The BN kernels see a blocked tensor as (N, C, HW) with its vb. A plain (N,C) one (HW = 1) is,
 // byte for byte, the blocked layout of any block size that divides C with no padding: the widest such
 // block lets the kernels run on whole vectors of channels (BatchNorm1d over 2048 features took 7 ms
 // per step on one core with one channel per block, each a scalar walk down a column).
-static int layer_vb(const sf_graph *g, const sf_tensor *x) {
-    if (x->blocked) return g->vb;
+static int layer_vb(const sf_tensor *x) {
+    if (x->blocked) return x->vb;
     if (x->h * x->w != 1) return 1;
     for (int vb = 16; vb > 1; vb /= 2)
         if (x->c % vb == 0) return vb;
@@ -40,7 +40,7 @@ void sf_layer_bn_forward(sf_graph *g, sf_layer *l, int n, bool train) {
     float *y = g->tensors[l->out].data;
     const float *gamma = g->params[l->p_w].data, *beta = g->params[l->p_b].data;
     float *rm = g->buffers[l->b_mean].data, *rv = g->buffers[l->b_var].data;
-    int hw = x->h * x->w, vb = layer_vb(g, x);
+    int hw = x->h * x->w, vb = layer_vb(x);
     if (train) {
         sf_batchnorm_forward_train(y, l->save_mean, l->save_invstd, rm, rv, x->data, gamma, beta, n, x->c, hw, vb,
                                    BN_MOMENTUM, BN_EPS, l->relu);
@@ -57,5 +57,5 @@ void sf_layer_bn_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
     float *d = dx ? dx : g->scratch;
     sf_batchnorm_backward(d, g->params[l->p_w].grad, g->params[l->p_b].grad, y->grad, x->data, y->data,
                           g->params[l->p_w].data, l->save_mean, l->save_invstd, n, x->c, x->h * x->w,
-                          layer_vb(g, x), l->relu);
+                          layer_vb(x), l->relu);
 }

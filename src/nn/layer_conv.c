@@ -2,11 +2,19 @@
 #include <stdio.h>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu.h"
 #include "nn/graph.h"
 #include "util/util.h"
 
 int sf_nn_conv(sf_graph *g, const char *name, int in, int co, int k, int stride, int pad, bool bias,
             bool torchvision_init) {
+    // The kernels read x and write y in one channel block: a narrow first layer's map goes back to the
+    // graph's block first.
+    if (g->tensors[in].blocked && g->tensors[in].vb != g->vb) {
+        char rname[80];
+        snprintf(rname, sizeof rname, "%s.reblock", name);
+        in = sf_nn_reblock(g, rname, in, g->vb);
+    }
     const sf_tensor *x = &g->tensors[in];
     int oh = 1, ow = 1;
     if (x->h + 2 * pad < k || x->w + 2 * pad < k)
@@ -14,7 +22,7 @@ int sf_nn_conv(sf_graph *g, const char *name, int in, int co, int k, int stride,
     else
         oh = (x->h + 2 * pad - k) / stride + 1, ow = (x->w + 2 * pad - k) / stride + 1;
     int ci = x->c;
-    int out = sf_graph_tensor(g, co, oh, ow, true);
+    int out = sf_graph_tensor_vb(g, co, oh, ow, in == 0 && g->vb == sf_vb() ? sf_vb_first(co) : g->vb);
     sf_layer *l = sf_graph_layer(g, SF_L_CONV, name, in, out);
     l->co = co, l->k = k, l->stride = stride, l->pad = pad;
     l->first = in == 0;
@@ -40,7 +48,7 @@ void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
     sf_conv2d_plan_destroy(l->plan);
     sf_free_aligned(l->wpacked);
     sf_conv2d_shape s = layer_shape(g, l, n);
-    l->plan = sf_conv2d_plan_create(&s, l->first, g->deterministic);
+    l->plan = sf_conv2d_plan_create_vb(&s, l->first, g->deterministic, SF_CONV_AUTO, g->tensors[l->out].vb);
     l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_floats(l->plan) * sizeof(float));
     l->plan_n = n;
 }

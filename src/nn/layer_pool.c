@@ -15,7 +15,7 @@ static int pool_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in,
         sf_pool_shape s = sf_pool_shape_make(1, x->c, x->h, x->w, k, stride, pad);
         oh = s.oh, ow = s.ow;
     }
-    int out = sf_graph_tensor(g, x->c, oh, ow, true);
+    int out = sf_graph_tensor_vb(g, x->c, oh, ow, x->vb);
     sf_layer *l = sf_graph_layer(g, kind, name, in, out);
     l->pk = k, l->pstride = stride, l->ppad = pad, l->relu = relu;
     l->flops = (double)(k * k + relu) * g->tensors[out].c * oh * ow;
@@ -44,28 +44,28 @@ void sf_layer_pool_forward(sf_graph *g, sf_layer *l, int n) {
     const sf_tensor *x = &g->tensors[l->in];
     float *y = g->tensors[l->out].data;
     if (l->kind == SF_L_GAP) {
-        sf_global_avgpool_forward(y, x->data, n, x->c, x->h, x->w, g->vb);
+        sf_global_avgpool_forward(y, x->data, n, x->c, x->h, x->w, x->vb);
         return;
     }
     sf_pool_shape s = sf_pool_shape_make(n, x->c, x->h, x->w, l->pk, l->pstride, l->ppad);
     s.relu = l->relu;
     if (l->kind == SF_L_MAXPOOL)
-        sf_maxpool2d_forward(y, l->argmax, x->data, &s, g->vb);
+        sf_maxpool2d_forward(y, l->argmax, x->data, &s, x->vb);
     else
-        sf_avgpool2d_forward(y, x->data, &s, g->vb);
+        sf_avgpool2d_forward(y, x->data, &s, x->vb);
 }
 
 void sf_layer_pool_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
     const sf_tensor *x = &g->tensors[l->in];
     const float *dy = g->tensors[l->out].grad;
     if (l->kind == SF_L_GAP) {
-        sf_global_avgpool_backward(dx, dy, n, x->c, x->h, x->w, g->vb);
+        sf_global_avgpool_backward(dx, dy, n, x->c, x->h, x->w, x->vb);
         return;
     }
     sf_pool_shape s = sf_pool_shape_make(n, x->c, x->h, x->w, l->pk, l->pstride, l->ppad);
     s.relu = l->relu;
     if (l->kind == SF_L_MAXPOOL)
-        sf_maxpool2d_backward(dx, dy, l->argmax, &s, g->vb);
+        sf_maxpool2d_backward(dx, dy, l->argmax, &s, x->vb);
     else
-        sf_avgpool2d_backward(dx, dy, &s, g->vb);
+        sf_avgpool2d_backward(dx, dy, &s, x->vb);
 }

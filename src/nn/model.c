@@ -158,6 +158,7 @@ static const char *kind_name(sf_layer_kind k) {
     case SF_L_LINEAR: return "linear";
     case SF_L_ADD: return "add";
     case SF_L_GAP: return "avgpool_global";
+    case SF_L_REBLOCK: return "reblock";
     }
     return "?";
 }
