@@ -65,6 +65,11 @@ int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked) { return new
 
 int sf_graph_tensor_vb(sf_graph *g, int c, int h, int w, int vb) { return new_tensor(g, c, h, w, true, vb); }
 
+int sf_graph_tensor_like(sf_graph *g, int t) {
+    const sf_tensor x = g->tensors[t];  // a copy: adding a tensor may move the array
+    return new_tensor(g, x.c, x.h, x.w, x.blocked, x.vb);
+}
+
 int sf_graph_input(sf_graph *g, int c, int h, int w) {
     if (g->n_tensors != 0) sf_die("the input must be the graph's first tensor");
     return sf_graph_tensor(g, c, h, w, false);

@@ -118,6 +118,7 @@ void sf_graph_error(sf_graph *g, const char *fmt, ...) __attribute__((format(pri
 int sf_graph_input(sf_graph *g, int c, int h, int w);  // plain NCHW input tensor, id 0
 int sf_graph_tensor(sf_graph *g, int c, int h, int w, bool blocked);  // blocked: in the graph's vb
 int sf_graph_tensor_vb(sf_graph *g, int c, int h, int w, int vb);    // blocked in channel block vb
+int sf_graph_tensor_like(sf_graph *g, int t);                         // tensor t's shape and layout
 int sf_graph_param(sf_graph *g, const char *prefix, const char *name, int ndim, const int64_t *shape, sf_init_spec init);
 int sf_graph_buffer(sf_graph *g, const char *prefix, const char *name, sf_dtype dt, int64_t count, sf_init_spec init);
 sf_layer *sf_graph_layer(sf_graph *g, sf_layer_kind kind, const char *name, int in, int out);

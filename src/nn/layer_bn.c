@@ -9,7 +9,7 @@
 int sf_nn_bn(sf_graph *g, const char *name, int in, bool relu) {
     // Copy the shape: adding a tensor may move the tensor array.
     const sf_tensor x = g->tensors[in];
-    int out = x.blocked ? sf_graph_tensor_vb(g, x.c, x.h, x.w, x.vb) : sf_graph_tensor(g, x.c, x.h, x.w, false);
+    int out = sf_graph_tensor_like(g, in);
     sf_layer *l = sf_graph_layer(g, SF_L_BN, name, in, out);
     l->relu = relu;
     const int64_t shape[1] = {x.c};

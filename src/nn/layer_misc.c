@@ -11,7 +11,7 @@
 int sf_nn_relu(sf_graph *g, const char *name, int in) {
     const sf_tensor *x = &g->tensors[in];
     double flops = (double)x->c * x->h * x->w;
-    int out = x->blocked ? sf_graph_tensor_vb(g, x->c, x->h, x->w, x->vb) : sf_graph_tensor(g, x->c, x->h, x->w, false);
+    int out = sf_graph_tensor_like(g, in);
     sf_layer *l = sf_graph_layer(g, SF_L_RELU, name, in, out);
     l->flops = flops;
     return out;
@@ -48,7 +48,7 @@ int sf_nn_add(sf_graph *g, const char *name, int a, int b, bool relu) {
     if (x->c != y->c || x->h != y->h || x->w != y->w || x->blocked != y->blocked || x->vb != y->vb)
         sf_die("%s: residual add of (%d,%d,%d) and (%d,%d,%d)", name, x->c, x->h, x->w, y->c, y->h, y->w);
     double flops = (double)x->c * x->h * x->w * (relu ? 2 : 1);
-    int out = x->blocked ? sf_graph_tensor_vb(g, x->c, x->h, x->w, x->vb) : sf_graph_tensor(g, x->c, x->h, x->w, false);
+    int out = sf_graph_tensor_like(g, a);
     sf_layer *l = sf_graph_layer(g, SF_L_ADD, name, a, out);
     l->in2 = b;
     g->tensors[b].consumers++;
