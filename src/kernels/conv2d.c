@@ -105,7 +105,7 @@ static const sf_conv_isa *isa_kernels(sf_isa isa) {
 static sf_isa kernel_isa(void) { return isa_kernels(sf_isa_active()) ? sf_isa_active() : SF_ISA_SCALAR; }
 
 // The kernels for channel block vb: the active path's, or on AVX-512 the AVX2 ones for vb = 8 (a first
-// layer with at most 8 output channels, whose 16-lane blocks would be half padding; see sf_vb_for).
+// layer with at most 8 output channels, whose 16-lane blocks would be half padding; see sf_vb_first).
 static sf_isa isa_for_vb(int vb) {
     sf_isa isa = kernel_isa();
 #if defined(__x86_64__)

@@ -38,7 +38,7 @@ typedef enum { SF_CONV_AUTO, SF_CONV_DIRECT, SF_CONV_GEMM } sf_conv2d_algo;
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic);
 sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                            sf_conv2d_algo algo);
-// The same with the channel block vb of x and y (x_plain: of y only): sf_vb(), or sf_vb_for(co) for a
+// The same with the channel block vb of x and y (x_plain: of y only): sf_vb(), or sf_vb_first(co) for a
 // first layer (on AVX-512, 8 for at most 8 output channels: the plan then runs the AVX2 kernels).
 sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                          sf_conv2d_algo algo, int vb);
