@@ -39,6 +39,9 @@ typedef struct {
     // Full strips of stride-1 3-column rows into one output block go here (isa->row3 for plain input,
     // isa->row3b for blocked; ur = row3_ur); NULL: the strip kernel throughout.
     void (*row3)(const sf_conv_kargs *a);
+    // Optional (NULL: none): where row3 is set, strips of 2*np pixels in pairs (sf_conv_row3_pair8_avx512,
+    // np <= ur/2), the short ones included; an odd last pixel goes to the strip kernel.
+    void (*row3_pairs)(const sf_conv_kargs *a, int np);
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
@@ -68,6 +71,7 @@ struct sf_conv2d_plan {
     bool bplain;            // backward-data into plain dx by dot products over dy's blocks (isa->bwd_plain)
     int bplain_ur;
     size_t bp_w_off;        // its weights [CBo][KH][KW][Ci][vb] in the packed buffer, after the two directions
+    void (*wgrad_plain)(const sf_conv_wargs *a, int kwn);  // isa->wgrad_plain, or the pair kernel (pair8)
     char algo[80], dir_algo[3][32];
 };
 
@@ -323,6 +327,11 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     // 0.77-0.87x oneDNN with it. The cost is that short row leftovers run in the row (no strips across
     // images); backward-data, whose rows were shorter, measured slower that way and keeps its chunk.
     if (f->row3) f->ur = p->isa->row3_ur, f->chunk = 1;
+#if defined(__x86_64__)
+    // An 8-lane first layer on AVX-512: two pixels per zmm (conv2d_pair8_avx512.c) instead of the AVX2 strips.
+    if (f->row3 && x_plain && vb == 8 && kernel_isa() == SF_ISA_AVX512)
+        f->row3_pairs = sf_conv_row3_pair8_avx512, f->ur = 2 * SF_CONV_PAIR8_MAX_NP;
+#endif
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
@@ -369,10 +378,18 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     char direct[3][32];
     const conv_dir *dd[2] = {f, b};
     for (int d = 0; d < 2; d++)
-        snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", p->isa->name, dd[d]->ur, dd[d]->ocb,
-                 dd[d]->row3 ? "_row3" : "");
+        snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", dd[d]->row3_pairs ? "avx512" : p->isa->name,
+                 dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 ? "_row3" : "");
     if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, s->ci);
+    // An 8-lane first layer at stride 1 on AVX-512: backward-weights two pixels per zmm (conv2d_pair8_avx512.c).
+    p->wgrad_plain = p->isa->wgrad_plain;
     snprintf(direct[2], sizeof direct[2], "direct_%s_wgrad", p->isa->name);
+#if defined(__x86_64__)
+    if (x_plain && vb == 8 && s->sw == 1 && kernel_isa() == SF_ISA_AVX512) {
+        p->wgrad_plain = sf_conv_wgrad_plain_pair8_avx512;
+        snprintf(direct[2], sizeof direct[2], "direct_avx512_pair8_wgrad");
+    }
+#endif
     char gemm[32] = "";
     if (p->any_gemm) snprintf(gemm, sizeof gemm, "gemm_chunk%d", p->gm.chunk);
     for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%.31s", p->gemm[d] ? gemm : direct[d]);
@@ -524,8 +541,16 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 for (int j = 0; j < row_end; j += d->ur) {
                     a.in = in + i * d->in_is + j * in_ps;
                     a.out = out + i * out_is + (ptrdiff_t)(c + j * d->step) * vb;
-                    if (row3 && row_end - j >= d->ur) d->row3(&a);
-                    else p->isa->direct(&a, imin(d->ur, row_end - j), g);
+                    int n = imin(d->ur, row_end - j);
+                    if (row3 && d->row3_pairs && n >= 2) {
+                        d->row3_pairs(&a, n / 2);
+                        if (n % 2) {
+                            a.in += (n - 1) * in_ps;
+                            a.out += (ptrdiff_t)(n - 1) * d->step * vb;
+                            p->isa->direct(&a, 1, g);
+                        }
+                    } else if (row3 && n == d->ur) d->row3(&a);
+                    else p->isa->direct(&a, n, g);
                 }
             if (across) {
                 a.in_ps = d->in_is;
@@ -747,7 +772,7 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                         hi = wcol_hi(s, k0 + kwn - 1);
                         if (hi >= lo) {
                             wgrad_cols(p, &a, tile_kh, x_kh, dy_kh, k0, lo, hi);
-                            p->isa->wgrad_plain(&a, kwn);
+                            p->wgrad_plain(&a, kwn);
                         }
                     }
                     for (int kw = k0; kw < k0 + kwn; kw++) {

@@ -97,6 +97,15 @@ extern const sf_conv_isa sf_conv_isa_avx2;
 #if defined(__aarch64__)
 extern const sf_conv_isa sf_conv_isa_neon;
 #endif
+#if defined(__x86_64__)
+// Backward-weights of an 8-lane blocked first layer (plain x at stride 1) on AVX-512, two output pixels
+// per zmm: wgrad_plain's contract at vb 8 (conv2d_pair8_avx512.c).
+void sf_conv_wgrad_plain_pair8_avx512(const sf_conv_wargs *a, int kwn);
+// Forward of the same layer, kernel rows of 3 columns: row3's contract at vb 8 for a strip of 2*np
+// pixels, 1 <= np <= SF_CONV_PAIR8_MAX_NP.
+#define SF_CONV_PAIR8_MAX_NP 14
+void sf_conv_row3_pair8_avx512(const sf_conv_kargs *a, int np);
+#endif
 
 // A tile's accumulators: acc[UR][OCB] (the STRIP forms: acc[UR], one output block) declared and started
 // from the output when a->accum (a later chunk of input channels adds to it), else from the bias, and
