@@ -69,7 +69,8 @@ struct sf_conv2d_plan {
     sf_conv_gemm gm;
     size_t gemm_w_off;      // the GEMM's weights (Co,KH,KW,Ci) in the packed buffer, after the direct ones
     bool bplain;            // backward-data into plain dx by dot products over dy's blocks (isa->bwd_plain)
-    int bplain_ur;
+    bool bdot8;             // the same into blocked dx of at most 8 channels on AVX-512 (sf_conv_bwd_dot8_avx512)
+    int bplain_ur, bp_ci;   // strip pixels; channels of the dot-product weights (Ci, or 8 for bdot8)
     size_t bp_w_off;        // its weights [CBo][KH][KW][Ci][vb] in the packed buffer, after the two directions
     void (*wgrad_plain)(const sf_conv_wargs *a, int kwn);  // isa->wgrad_plain, or the pair kernel (pair8)
     char algo[80], dir_algo[3][32];
@@ -371,8 +372,15 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     // Plain dx with few channels: dot products over dy's channel blocks, all lanes busy.
     p->bplain = x_plain && !p->gemm[1] && p->isa->bwd_plain && s->ci <= SF_CONV_BPLAIN_MAX_CI;
     p->bplain_ur = p->bplain ? p->isa->bplain_ur[s->ci] : 0;
+    p->bp_ci = s->ci;
+#if defined(__x86_64__)
+    // Blocked dx of at most 8 channels in 16-lane blocks (after an 8-lane first layer): dot products keep
+    // all 16 lanes busy, where the strip kernel's FMAs would be half padding.
+    if (!x_plain && !p->gemm[1] && vb == 16 && s->ci <= 8 && kernel_isa() == SF_ISA_AVX512)
+        p->bplain = p->bdot8 = true, p->bplain_ur = SF_CONV_DOT8_UR, p->bp_ci = 8;
+#endif
     p->bp_w_off = f->w_floats + b->w_floats;
-    p->gemm_w_off = p->bp_w_off + (p->bplain ? (size_t)p->cbo * kk * s->ci * vb : 0);
+    p->gemm_w_off = p->bp_w_off + (p->bplain ? (size_t)p->cbo * kk * p->bp_ci * vb : 0);
     // Each direction's own tile ("_row3": its full strips take the row-sharing kernel); backward-weights
     // runs the weight-gradient tiles.
     char direct[3][32];
@@ -380,7 +388,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     for (int d = 0; d < 2; d++)
         snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", dd[d]->row3_pairs ? "avx512" : p->isa->name,
                  dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 ? "_row3" : "");
-    if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, s->ci);
+    if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, p->bp_ci);
     // An 8-lane first layer at stride 1 on AVX-512: backward-weights two pixels per zmm (conv2d_pair8_avx512.c).
     p->wgrad_plain = p->isa->wgrad_plain;
     snprintf(direct[2], sizeof direct[2], "direct_%s_wgrad", p->isa->name);
@@ -460,16 +468,18 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
     pack_dir(p, &p->fwd, wp + p->fwd.w_off, w_oihw, false);
     pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
     if (p->bplain) {
-        // [ob][kh][kw][c][lane]: lane l of block ob is output channel ob*vb + l (zero beyond Co).
+        // [ob][kh][kw][c][lane] for c < bp_ci: lane l of block ob is output channel ob*vb + l (zero beyond
+        // Co and Ci).
         const sf_conv2d_shape *s = &p->s;
-        int vb = p->vb, kk = s->kh * s->kw;
+        int vb = p->vb, kk = s->kh * s->kw, nc = p->bp_ci;
         float *dst = wp + p->bp_w_off;
         for (int ob = 0; ob < p->cbo; ob++)
             for (int k = 0; k < kk; k++)
-                for (int c = 0; c < s->ci; c++)
+                for (int c = 0; c < nc; c++)
                     for (int l = 0; l < vb; l++) {
                         int o = ob * vb + l;
-                        dst[(((size_t)ob * kk + k) * s->ci + c) * vb + l] = o < s->co ? w_oihw[((size_t)o * s->ci + c) * kk + k] : 0.0f;
+                        dst[(((size_t)ob * kk + k) * nc + c) * vb + l] =
+                            o < s->co && c < s->ci ? w_oihw[((size_t)o * s->ci + c) * kk + k] : 0.0f;
                     }
     }
 }
@@ -647,20 +657,29 @@ static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, c
         for (int r = 0; r < s->ih; r++) {
             ptrdiff_t *tap_in = p->taps + omp_get_thread_num() * p->taps_stride, *tap_w = tap_in + kk;
             const int *row_in = d->row_in + (size_t)r * s->kh;
+            // Plain dx: channel planes, pixels 1 float apart; blocked (bdot8): one block, pixels vb apart.
+            int px = p->bdot8 ? vb : 1;
             sf_conv_bpargs a = {
-                .n_b = p->cbo, .dx_cs = (ptrdiff_t)s->ih * s->iw, .dx_ps = d->step, .dy_cbs = dy_cbs, .dy_ps = vb,
-                .w = wb, .w_bs = (ptrdiff_t)kk * s->ci * vb, .tap_in = tap_in, .tap_w = tap_w,
+                .n_b = p->cbo, .dx_cs = p->bdot8 ? 1 : (ptrdiff_t)s->ih * s->iw, .dx_ps = (ptrdiff_t)d->step * px,
+                .dy_cbs = dy_cbs, .dy_ps = vb, .w = wb, .w_bs = (ptrdiff_t)kk * p->bp_ci * vb, .tap_in = tap_in,
+                .tap_w = tap_w,
             };
-            float *dx_row = dx + (size_t)i * s->ci * s->ih * s->iw + (size_t)r * s->iw;
+            float *dx_row = dx + (size_t)i * (p->bdot8 ? vb : s->ci) * s->ih * s->iw + (size_t)r * s->iw * px;
             const float *dy_img = dy + (size_t)i * p->cbo * dy_cbs;
             for (int phase = 0; phase < d->step; phase++) {
                 int c = phase;
                 while (c < s->iw) {
                     int len = col_run(d, c);
-                    a.n_taps = row_taps(tap_in, tap_w, s, d, row_in, c, (ptrdiff_t)s->ci * vb);
+                    a.n_taps = row_taps(tap_in, tap_w, s, d, row_in, c, (ptrdiff_t)p->bp_ci * vb);
                     for (int j = 0; j < len; j += p->bplain_ur) {
-                        a.dx = dx_row + c + j * d->step;
+                        a.dx = dx_row + (ptrdiff_t)(c + j * d->step) * px;
                         a.dy = dy_img + (ptrdiff_t)j * vb;
+#if defined(__x86_64__)
+                        if (p->bdot8) {
+                            sf_conv_bwd_dot8_avx512(&a, imin(p->bplain_ur, len - j));
+                            continue;
+                        }
+#endif
                         p->isa->bwd_plain(&a, imin(p->bplain_ur, len - j), s->ci);
                     }
                     c += len * d->step;

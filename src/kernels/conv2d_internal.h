@@ -105,6 +105,10 @@ void sf_conv_wgrad_plain_pair8_avx512(const sf_conv_wargs *a, int kwn);
 // pixels, 1 <= np <= SF_CONV_PAIR8_MAX_NP.
 #define SF_CONV_PAIR8_MAX_NP 14
 void sf_conv_row3_pair8_avx512(const sf_conv_kargs *a, int np);
+// Backward-data into dx of at most 8 channels in one 16-lane block by dot products (conv2d_dot8_avx512.c):
+// sf_conv_bpargs with CI = 8 (weights zero beyond Ci) and dx_cs = 1, strips of ur <= SF_CONV_DOT8_UR pixels.
+#define SF_CONV_DOT8_UR 2
+void sf_conv_bwd_dot8_avx512(const sf_conv_bpargs *a, int ur);
 #endif
 
 // A tile's accumulators: acc[UR][OCB] (the STRIP forms: acc[UR], one output block) declared and started
