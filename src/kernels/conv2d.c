@@ -36,9 +36,11 @@ typedef struct {
     int chunk;               // images per work item: the strip length across images
     int across;              // row leftovers of fewer accumulators run across images (conv2d_tuning.h)
     int cb_pass;             // input blocks per pass (n_cb: one pass); see pick_passes
-    // Full strips of stride-1 3-column rows into one output block go here (isa->row3 for plain input,
-    // isa->row3b for blocked; ur = row3_ur); NULL: the strip kernel throughout.
+    // Strips of stride-1 3-column rows into one output block go here (ur = row3_ur): full strips of
+    // plain input to row3 (isa->row3), blocked input's strips of isa->row3b_min_ur .. ur pixels to row3b
+    // (isa->row3b); NULL: the strip kernel throughout.
     void (*row3)(const sf_conv_kargs *a);
+    void (*row3b)(const sf_conv_kargs *a, int ur);
     // Optional (NULL: none): where row3 is set, strips of 2*np pixels in pairs (sf_conv_row3_pair8_avx512,
     // np <= ur/2), the short ones included; an odd last pixel goes to the strip kernel.
     void (*row3_pairs)(const sf_conv_kargs *a, int np);
@@ -321,13 +323,15 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     fwd_maps(f, s);
     pick_blocking(f, p->isa, pref_ocb, across, s->n);
     // Rows of 3 columns at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
-    f->row3 = s->sw == 1 && s->kw == 3 && f->ocb == 1 ? (x_plain ? p->isa->row3 : p->isa->row3b) : NULL;
+    bool rows3 = s->sw == 1 && s->kw == 3 && f->ocb == 1;
+    f->row3 = rows3 && x_plain ? p->isa->row3 : NULL;
+    f->row3b = rows3 && !x_plain ? p->isa->row3b : NULL;
     // One image per work item: consecutive items then run consecutive output rows of one image, whose
     // shared input rows are still in L1, where a chunk of ur images ran a row of each image in turn and
     // read every input row from L2 three times. SimpleCnn conv1-2 on AVX-512 measured 0.66-0.79x ->
     // 0.77-0.87x oneDNN with it. The cost is that short row leftovers run in the row (no strips across
     // images); backward-data, whose rows were shorter, measured slower that way and keeps its chunk.
-    if (f->row3) f->ur = p->isa->row3_ur, f->chunk = 1;
+    if (f->row3 || f->row3b) f->ur = p->isa->row3_ur, f->chunk = 1;
 #if defined(__x86_64__)
     // An 8-lane first layer on AVX-512: two pixels per zmm (conv2d_pair8_avx512.c) instead of the AVX2 strips.
     if (f->row3 && x_plain && vb == 8 && kernel_isa() == SF_ISA_AVX512)
@@ -353,8 +357,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     bwd_maps(b, s);
     pick_blocking(b, p->isa, pref_ocb, across, s->n);
     // Backward-data of the same shape into one block of dx: the blocked row-sharing strip.
-    b->row3 = !x_plain && s->sw == 1 && s->kw == 3 && b->ocb == 1 ? p->isa->row3b : NULL;
-    if (b->row3) b->ur = p->isa->row3_ur, b->chunk = imin(s->n, b->ur);
+    b->row3b = !x_plain && s->sw == 1 && s->kw == 3 && b->ocb == 1 ? p->isa->row3b : NULL;
+    if (b->row3b) b->ur = p->isa->row3_ur, b->chunk = imin(s->n, b->ur);
     if (!x_plain) pick_passes(b, kk, vb);
     if (b->cb_pass < b->n_cb) balance_chunks(b, s->n, p->nthr);
     b->w_off = f->w_floats;
@@ -387,7 +391,7 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     const conv_dir *dd[2] = {f, b};
     for (int d = 0; d < 2; d++)
         snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", dd[d]->row3_pairs ? "avx512" : p->isa->name,
-                 dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 ? "_row3" : "");
+                 dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 || dd[d]->row3b ? "_row3" : "");
     if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, p->bp_ci);
     // An 8-lane first layer at stride 1 on AVX-512: backward-weights two pixels per zmm (conv2d_pair8_avx512.c).
     p->wgrad_plain = p->isa->wgrad_plain;
@@ -538,7 +542,7 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
             // Plain input with every column of the kernel row valid: tap offsets step by one input float.
             a.row_kw = d->in_pix == 1 && m == (1u << s->kw) - 1 ? s->kw : 0;
             // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
-            bool row3 = d->row3 && m == 7u;  // all 3 columns valid
+            bool row3 = (d->row3 || d->row3b) && m == 7u;  // all 3 columns valid
             int rem = len % d->ur, full = len - rem;
             // A leftover with too few accumulators to hide the FMA latency fills more registers across
             // images; a longer one stays in the row, whose input is contiguous (strips across many
@@ -559,7 +563,8 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                             a.out += (ptrdiff_t)(n - 1) * d->step * vb;
                             p->isa->direct(&a, 1, g);
                         }
-                    } else if (row3 && n == d->ur) d->row3(&a);
+                    } else if (row3 && d->row3b && n >= p->isa->row3b_min_ur) d->row3b(&a, n);
+                    else if (row3 && d->row3 && n == d->ur) d->row3(&a);
                     else p->isa->direct(&a, n, g);
                 }
             if (across) {

@@ -58,6 +58,8 @@ SF_CONV_DEFINE_BWD_PLAIN(avx2, 12)
 // 11 accumulators + 3 weights + 1 broadcast: 15 of the 16 ymm registers. With 12 (all 16) gcc spilled
 // accumulators inside the loop, and SimpleCnn's conv1 forward ran 20 % slower.
 #define ROW3_UR 11
+#define ROW3B_MIN_UR 4
+#define FOR_EACH_ROW3B(X) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 SF_CONV_DEFINE_ROW3(avx2, ROW3_UR)
 
 // 12 accumulators + 3 dy vectors + 1 broadcast: all 16 ymm registers (4 input channels x 3 output
@@ -77,6 +79,7 @@ const sf_conv_isa sf_conv_isa_avx2 = {
     .row3 = row3_avx2,
     .row3b = row3b_avx2,
     .row3_ur = ROW3_UR,
+    .row3b_min_ur = ROW3B_MIN_UR,
     .bwd_plain = bwd_plain_avx2,
     .bplain_ur = {0, 12, 6, 3, 2},
     .wgrad_multi = wgrad_multi_avx2,

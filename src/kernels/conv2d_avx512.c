@@ -34,6 +34,10 @@ SF_CONV_DEFINE_BWD_PLAIN(avx512, BPLAIN_MAX_UR)
 // weights + 1 broadcast within the 32 zmm registers. Here the strip kernel at one output block would
 // spend a broadcast per FMA.
 #define ROW3_UR 24
+#define ROW3B_MIN_UR 4
+#define FOR_EACH_ROW3B(X)                                                                                        \
+    X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22)  \
+    X(23) X(24)
 SF_CONV_DEFINE_ROW3(avx512, ROW3_UR)
 
 // Backward-weights on 2-3 output blocks at once: 8 input channels x 3 output blocks = 24 accumulators +
@@ -58,4 +62,5 @@ const sf_conv_isa sf_conv_isa_avx512 = {
     .row3 = row3_avx512,
     .row3b = row3b_avx512,
     .row3_ur = ROW3_UR,
+    .row3b_min_ur = ROW3B_MIN_UR,
 };

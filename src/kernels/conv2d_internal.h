@@ -76,9 +76,9 @@ typedef struct {
     // taps in rows of 3 columns (SF_CONV_DIRECT_ROW3_BODY).
     void (*row3)(const sf_conv_kargs *a);
     // Optional (NULL: none): the same for blocked input (SF_CONV_DIRECT_ROW3B_BODY), forward or
-    // backward-data, also row3_ur pixels.
-    void (*row3b)(const sf_conv_kargs *a);
-    int row3_ur;
+    // backward-data, strips of row3b_min_ur .. row3_ur pixels.
+    void (*row3b)(const sf_conv_kargs *a, int ur);
+    int row3_ur, row3b_min_ur;
     // Optional (NULL: none): backward-data into plain dx of ci <= SF_CONV_BPLAIN_MAX_CI channels
     // (sf_conv_bpargs), strips of 1 .. bplain_ur[ci] pixels.
     void (*bwd_plain)(const sf_conv_bpargs *a, int ur, int ci);
@@ -435,15 +435,24 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
     static const sf_conv_wplain_fn wplain_tab_[4][8] = {FOR_EACH_WPLAIN(SF_CONV_TAB_WPLAIN)};                    \
     static void wgrad_plain_##ISA(const sf_conv_wargs *a, int kwn) { wplain_tab_[a->nic][kwn](a); }
 
-// row3_<isa> and row3b_<isa> of UR pixels (SF_CONV_DIRECT_ROW3_BODY, SF_CONV_DIRECT_ROW3B_BODY), the
-// blocked one with its pixel stride a constant when it is VB.
+// row3_<isa> of UR pixels (SF_CONV_DIRECT_ROW3_BODY) and row3b_<isa> (SF_CONV_DIRECT_ROW3B_BODY) of every
+// strip length the ISA lists in FOR_EACH_ROW3B(X) (up to UR), the blocked one with its pixel stride a
+// constant when it is VB. Rows shorter than UR (SimpleCnn's conv3 backward-data at 96 px: runs of 18
+// pixels) and the ends of longer ones go to the row kernel too, not to the strip kernel's one broadcast
+// per FMA.
+#define SF_CONV_DEF_ROW3B(N)                                                                                    \
+    static void row3b_vb_##N(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(N, VB)                            \
+    static void row3b_any_##N(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(N, 0)
+#define SF_CONV_TAB_ROW3B_VB(N) [N] = row3b_vb_##N,
+#define SF_CONV_TAB_ROW3B_ANY(N) [N] = row3b_any_##N,
 #define SF_CONV_DEFINE_ROW3(ISA, UR)                                                                            \
     static void row3_##ISA(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(UR)                                  \
-    static void row3b_vb_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(UR, VB)                              \
-    static void row3b_any_(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(UR, 0)                              \
-    static void row3b_##ISA(const sf_conv_kargs *a) {                                                            \
-        if (a->in_ps == VB) row3b_vb_(a);                                                                        \
-        else row3b_any_(a);                                                                                      \
+    FOR_EACH_ROW3B(SF_CONV_DEF_ROW3B)                                                                            \
+    static const sf_conv_direct_fn row3b_vb_tab_[(UR) + 1] = {FOR_EACH_ROW3B(SF_CONV_TAB_ROW3B_VB)};             \
+    static const sf_conv_direct_fn row3b_any_tab_[(UR) + 1] = {FOR_EACH_ROW3B(SF_CONV_TAB_ROW3B_ANY)};           \
+    static void row3b_##ISA(const sf_conv_kargs *a, int ur) {                                                    \
+        if (a->in_ps == VB) row3b_vb_tab_[ur](a);                                                                \
+        else row3b_any_tab_[ur](a);                                                                              \
     }
 
 #endif
