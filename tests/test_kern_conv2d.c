@@ -21,18 +21,20 @@ static size_t n_w(const sf_conv2d_shape *s) { return (size_t)s->co * s->ci * s->
 
 // The fast path on plain tensors: reorders in, runs the plan (path `algo`), reorders out. Any output may
 // be NULL. x (N,Ci,H,W), w (Co,Ci,KH,KW), bias (Co) or NULL, dy (N,Co,OH,OW); y, dx, dw, db plain likewise.
-// vb: the channel block of the blocked tensors (sf_vb(), or a first layer's sf_vb_first(co)).
-static void fast_conv_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, const float *x,
-                         const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
-                         float *db) {
-    sf_conv2d_plan *p = sf_conv2d_plan_create_vb(s, x_plain, true, algo, vb);
-    size_t xb_n = x_plain ? n_x(s) : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
+// vb: the channel block of the blocked tensors (sf_vb(), or a first layer's sf_vb_first(co)); xvb: that
+// of blocked x and dx (vb, or 8 for a narrow-input plan).
+static void fast_conv_xvb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, int xvb,
+                          const float *x, const float *w, const float *bias, const float *dy, float *y, float *dx,
+                          float *dw, float *db) {
+    sf_conv2d_plan *p = xvb != vb ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb)
+                                  : sf_conv2d_plan_create_vb(s, x_plain, true, algo, vb);
+    size_t xb_n = x_plain ? n_x(s) : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, xvb);
     size_t yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb);
     float *xb = sf_aligned_alloc(xb_n * sizeof(float)), *dxb = sf_aligned_alloc(xb_n * sizeof(float));
     float *yb = sf_aligned_alloc(yb_n * sizeof(float)), *dyb = sf_aligned_alloc(yb_n * sizeof(float));
     float *wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p) * sizeof(float));
     if (x_plain) memcpy(xb, x, xb_n * sizeof(float));
-    else sf_reorder_to_blocked(xb, x, s->n, s->ci, s->ih, s->iw, vb);
+    else sf_reorder_to_blocked(xb, x, s->n, s->ci, s->ih, s->iw, xvb);
     sf_conv2d_pack_weights(p, wp, w);
     if (y) {
         sf_conv2d_forward(p, yb, xb, wp, bias);
@@ -48,7 +50,11 @@ static void fast_conv_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo 
         for (size_t i = 0; i < xb_n; i++) dxb[i] = NAN;
         sf_conv2d_backward_data(p, dxb, dyb, wp);
         if (x_plain) memcpy(dx, dxb, xb_n * sizeof(float));
-        else sf_reorder_to_plain(dx, dxb, s->n, s->ci, s->ih, s->iw, vb);
+        else sf_reorder_to_plain(dx, dxb, s->n, s->ci, s->ih, s->iw, xvb);
+        // Padding channels of blocked dx must be zero too.
+        for (size_t i = 0; !x_plain && i < xb_n; i++)
+            if ((int)(i % xvb) + (int)(i / xvb / ((size_t)s->ih * s->iw) % sf_cblocks(s->ci, xvb)) * xvb >= s->ci)
+                cr_assert_eq(dxb[i], 0.0f, "nonzero padding channel in dx");
     }
     if (dw) sf_conv2d_backward_weights(p, dw, db, dyb, xb);
     sf_free_aligned(xb);
@@ -57,6 +63,12 @@ static void fast_conv_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo 
     sf_free_aligned(dyb);
     sf_free_aligned(wp);
     sf_conv2d_plan_destroy(p);
+}
+
+static void fast_conv_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, const float *x,
+                         const float *w, const float *bias, const float *dy, float *y, float *dx, float *dw,
+                         float *db) {
+    fast_conv_xvb(s, x_plain, algo, vb, vb, x, w, bias, dy, y, dx, dw, db);
 }
 
 static void fast_conv_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, const float *x,
@@ -73,7 +85,8 @@ static void fast_conv(const sf_conv2d_shape *s, bool x_plain, const float *x, co
 static const char *algo_name(sf_conv2d_algo a) { return a == SF_CONV_GEMM ? "gemm" : a == SF_CONV_DIRECT ? "direct" : "auto"; }
 
 // Compares all three directions of the fast path (forced to `algo`) with the reference on random data.
-static double check_vs_ref_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, uint64_t seed) {
+static double check_vs_ref_xvb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, int xvb,
+                               uint64_t seed) {
     float *x = malloc(n_x(s) * 4), *w = malloc(n_w(s) * 4), *b = malloc(s->co * 4), *dy = malloc(n_y(s) * 4);
     float *y0 = malloc(n_y(s) * 4), *y1 = malloc(n_y(s) * 4), *dx0 = malloc(n_x(s) * 4), *dx1 = malloc(n_x(s) * 4);
     float *dw0 = malloc(n_w(s) * 4), *dw1 = malloc(n_w(s) * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
@@ -84,17 +97,21 @@ static double check_vs_ref_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_
     sf_conv2d_forward_ref(y0, x, w, b, s);
     sf_conv2d_backward_data_ref(dx0, dy, w, s);
     sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
-    fast_conv_vb(s, x_plain, algo, vb, x, w, b, dy, y1, dx1, dw1, db1);
+    fast_conv_xvb(s, x_plain, algo, vb, xvb, x, w, b, dy, y1, dx1, dw1, db1);
     double e[4] = {max_rel_err(y1, y0, n_y(s)), max_rel_err(dx1, dx0, n_x(s)), max_rel_err(dw1, dw0, n_w(s)),
                    max_rel_err(db1, db0, s->co)};
     double worst = 0;
     for (int i = 0; i < 4; i++) worst = fmax(worst, e[i]);
-    cr_log_info("%s %s vb%d n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
-                sf_isa_name(sf_isa_active()), algo_name(algo), vb, s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh,
+    cr_log_info("%s %s vb%d xvb%d n%d ci%d %dx%d co%d k%dx%d s%d p%d%s: y %.2e dx %.2e dw %.2e db %.2e",
+                sf_isa_name(sf_isa_active()), algo_name(algo), vb, xvb, s->n, s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh,
                 s->ph, x_plain ? " plain" : "", e[0], e[1], e[2], e[3]);
     free(x), free(w), free(b), free(dy), free(y0), free(y1), free(dx0), free(dx1);
     free(dw0), free(dw1), free(db0), free(db1);
     return worst;
+}
+
+static double check_vs_ref_vb(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, int vb, uint64_t seed) {
+    return check_vs_ref_xvb(s, x_plain, algo, vb, vb, seed);
 }
 
 static double check_vs_ref_algo(const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo, uint64_t seed) {
@@ -223,6 +240,30 @@ Test(conv2d, narrow_first_layer_matches_reference) {
                   sf_conv2d_plan_dir_algo(p, 2));
     }
     sf_conv2d_plan_destroy(p);
+}
+
+// A layer reading an 8-lane map into 16-lane outputs (after simple's narrow first layer on AVX-512): every
+// direction against the reference, at strides 1 and 2, with padding, rows longer and shorter than the
+// row-sharing strip, and fewer than 8 channels. Elsewhere the plan is refused (sf_conv2d_narrow_x_ok).
+Test(conv2d, narrow_input_matches_reference) {
+    static const conv_case cases[] = {
+        {2, 8, 30, 29, 16, 3, 1, 0, false}, {3, 8, 11, 12, 16, 3, 1, 1, false}, {2, 5, 13, 14, 20, 3, 2, 1, false},
+        {1, 8, 9, 9, 40, 1, 1, 0, false},   {2, 6, 12, 10, 16, 5, 1, 2, false}, {26, 8, 6, 7, 16, 3, 1, 0, false},
+    };
+    sf_conv2d_shape s0 = sf_conv2d_shape_make(1, 8, 8, 8, 16, 3, 3, 1, 0);
+    if (!sf_conv2d_narrow_x_ok(&s0, sf_vb(), 8)) {
+        cr_expect(sf_isa_active() != SF_ISA_AVX512, "AVX-512 must take an 8-lane input");
+        cr_log_info("%s: no narrow-input plans", sf_isa_name(sf_isa_active()));
+        return;
+    }
+    sf_conv2d_shape s9 = sf_conv2d_shape_make(1, 9, 8, 8, 16, 3, 3, 1, 0);
+    cr_expect(!sf_conv2d_narrow_x_ok(&s9, 16, 8), "9 channels do not fit one 8-lane block");
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        const conv_case *c = &cases[i];
+        sf_conv2d_shape s = sf_conv2d_shape_make(c->n, c->ci, c->h, c->w, c->co, c->k, c->k, c->s, c->p);
+        double e = check_vs_ref_xvb(&s, false, SF_CONV_AUTO, 16, 8, 400 + i);
+        cr_expect(e < 1e-5, "narrow input %d: max rel err %.3e", i, e);
+    }
 }
 
 // The auto choice per direction: backward-data of a strided 1x1 and backward-weights of a map of at

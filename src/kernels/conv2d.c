@@ -55,6 +55,8 @@ struct sf_conv2d_plan {
     bool x_plain, deterministic;
     const sf_conv_isa *isa;
     int vb, cbi, cbo, nthr;
+    int xvb;              // channels per block of blocked x (and dx): vb, or 8 for a narrow input (see
+                          // sf_conv2d_plan_create_narrow_x); unused for plain x
     conv_dir fwd, bwd;
     int w_chunk;          // images per backward-weights work item
     float *bias_pad;      // (CBo*vb) bias with zero padding
@@ -287,8 +289,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     return sf_conv2d_plan_create_vb(s, x_plain, deterministic, algo, sf_vb());
 }
 
-sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
-                                         sf_conv2d_algo algo, int vb) {
+static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic, sf_conv2d_algo algo,
+                                   int vb, int xvb) {
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
     p->s = *s;
     p->x_plain = x_plain;
@@ -296,10 +298,12 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     const sf_isa kisa = isa_for_vb(vb);
     p->isa = isa_kernels(kisa);
     p->vb = vb;
+    p->xvb = xvb;
     choose_paths(p->gemm, s, x_plain, algo);
+    if (xvb != vb) p->gemm[0] = p->gemm[1] = p->gemm[2] = false;  // the GEMM path reads x in vb blocks
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
     if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
-    p->cbi = sf_cblocks(s->ci, vb);
+    p->cbi = sf_cblocks(s->ci, x_plain ? vb : xvb);
     p->cbo = sf_cblocks(s->co, vb);
     p->nthr = imax(sf_threads(), omp_get_max_threads());
     int kk = s->kh * s->kw;
@@ -307,12 +311,12 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     sf_conv_get_tuning(kisa, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
     conv_dir *f = &p->fwd;
-    f->icb = x_plain ? 1 : vb;
+    f->icb = x_plain ? 1 : xvb;
     f->n_cb = x_plain ? s->ci : p->cbi;
-    f->icb_last = x_plain ? 1 : s->ci - (p->cbi - 1) * vb;
+    f->icb_last = x_plain ? 1 : s->ci - (p->cbi - 1) * xvb;
     f->in_h = s->ih;
     f->in_w = s->iw;
-    f->in_pix = x_plain ? 1 : vb;
+    f->in_pix = x_plain ? 1 : xvb;
     f->in_cbs = (ptrdiff_t)s->ih * s->iw * f->in_pix;
     f->in_is = f->in_cbs * f->n_cb;
     f->out_nb = p->cbo;
@@ -407,6 +411,29 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
     for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%.31s", p->gemm[d] ? gemm : direct[d]);
     snprintf(p->algo, sizeof p->algo, "%s%s%s%s", direct[0], p->gemm[0] ? "+gemm_fwd" : "", p->gemm[1] ? "+gemm_bwd_d" : "",
              p->gemm[2] ? "+gemm_bwd_w" : "");
+    return p;
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
+                                         sf_conv2d_algo algo, int vb) {
+    return plan_create(s, x_plain, deterministic, algo, vb, vb);
+}
+
+bool sf_conv2d_narrow_x_ok(const sf_conv2d_shape *s, int vb, int xvb) {
+#if defined(__x86_64__)
+    return kernel_isa() == SF_ISA_AVX512 && vb == 16 && xvb == 8 && s->ci <= xvb;
+#else
+    (void)s, (void)vb, (void)xvb;
+    return false;
+#endif
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool deterministic, int vb, int xvb) {
+    if (!sf_conv2d_narrow_x_ok(s, vb, xvb))
+        sf_die("conv2d: no kernels for x in %d-lane blocks (%d channels) and y in %d-lane blocks on the %s path", xvb,
+               s->ci, vb, sf_isa_name(kernel_isa()));
+    sf_conv2d_plan *p = plan_create(s, false, deterministic, SF_CONV_AUTO, vb, xvb);
+    if (!p->bdot8) sf_die("conv2d: a narrow-input plan needs the dot-product backward-data");
     return p;
 }
 
@@ -662,14 +689,15 @@ static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, c
         for (int r = 0; r < s->ih; r++) {
             ptrdiff_t *tap_in = p->taps + omp_get_thread_num() * p->taps_stride, *tap_w = tap_in + kk;
             const int *row_in = d->row_in + (size_t)r * s->kh;
-            // Plain dx: channel planes, pixels 1 float apart; blocked (bdot8): one block, pixels vb apart.
-            int px = p->bdot8 ? vb : 1;
+            // Plain dx: channel planes, pixels 1 float apart; blocked (bdot8): one block, pixels xvb apart.
+            int px = p->bdot8 ? p->xvb : 1;
             sf_conv_bpargs a = {
                 .n_b = p->cbo, .dx_cs = p->bdot8 ? 1 : (ptrdiff_t)s->ih * s->iw, .dx_ps = (ptrdiff_t)d->step * px,
+                .dx_vb = px,
                 .dy_cbs = dy_cbs, .dy_ps = vb, .w = wb, .w_bs = (ptrdiff_t)kk * p->bp_ci * vb, .tap_in = tap_in,
                 .tap_w = tap_w,
             };
-            float *dx_row = dx + (size_t)i * (p->bdot8 ? vb : s->ci) * s->ih * s->iw + (size_t)r * s->iw * px;
+            float *dx_row = dx + (size_t)i * (p->bdot8 ? p->xvb : s->ci) * s->ih * s->iw + (size_t)r * s->iw * px;
             const float *dy_img = dy + (size_t)i * p->cbo * dy_cbs;
             for (int phase = 0; phase < d->step; phase++) {
                 int c = phase;
@@ -716,7 +744,7 @@ static bool wgrad_cols(const sf_conv2d_plan *p, sf_conv_wargs *a, float *tile_kh
     const sf_conv2d_shape *s = &p->s;
     if (c1 < c0) return false;
     a->tile = tile_kh + (size_t)kw * p->vb * p->vb;
-    a->x = x_kh + (ptrdiff_t)(c0 * s->sw - s->pw + kw) * (p->x_plain ? 1 : p->vb);
+    a->x = x_kh + (ptrdiff_t)(c0 * s->sw - s->pw + kw) * (p->x_plain ? 1 : p->xvb);
     a->dy = dy_kh + (ptrdiff_t)c0 * p->vb;
     a->cols = c1 - c0 + 1;
     return true;
@@ -762,7 +790,8 @@ static int wgrad_groups(const sf_conv2d_plan *p) {
 static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const float *dy, const float *x, int n0,
                        int nn, int cbo, int g) {
     const sf_conv2d_shape *s = &p->s;
-    int vb = p->vb, kk = s->kh * s->kw, pix = p->x_plain ? 1 : vb;
+    // xb: channels per block of x (vb planes of plain x, or xvb interleaved in blocked x)
+    int vb = p->vb, kk = s->kh * s->kw, pix = p->x_plain ? 1 : p->xvb, xb = p->x_plain ? vb : p->xvb;
     ptrdiff_t x_is = (ptrdiff_t)p->fwd.n_cb * s->ih * s->iw * pix;
     ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb, dy_is = dy_cbs * p->cbo;
     const float *dyb = dy + n0 * dy_is + cbo * dy_cbs;
@@ -772,9 +801,9 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
         for (int cbi = 0; cbi < p->cbi; cbi++) {
             // A block of vb input channels: interleaved in blocked x, vb separate planes in plain x. Only
         // real channels get tiles; those of the padding stay zero from the clear.
-            const float *xb = x + n0 * x_is + (ptrdiff_t)cbi * vb * s->ih * s->iw;
+            const float *xblk = x + n0 * x_is + (ptrdiff_t)cbi * xb * s->ih * s->iw;
             sf_conv_wargs a = {
-                .nic = imin(vb, s->ci - cbi * vb), .n_img = nn,
+                .nic = imin(xb, s->ci - cbi * xb), .n_img = nn,
                 .x_cs = p->x_plain ? (ptrdiff_t)s->ih * s->iw : 1, .x_is = x_is, .x_rs = (ptrdiff_t)s->sh * s->iw * pix,
                 .x_ps = (ptrdiff_t)s->sw * pix, .dy_is = dy_is, .dy_rs = (ptrdiff_t)s->ow * vb, .dy_ps = vb,
                 .ocb = g, .dy_cbs = dy_cbs, .tile_cbs = (ptrdiff_t)p->cbi * kk * vb * vb,
@@ -785,7 +814,7 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
                 if (oh1 < oh0) continue;
                 a.rows = oh1 - oh0 + 1;
                 float *tile_kh = part + (((size_t)cbo * p->cbi + cbi) * kk + kh * s->kw) * vb * vb;
-                const float *x_kh = xb + (ptrdiff_t)(oh0 * s->sh - s->ph + kh) * s->iw * pix, *dy_kh = dyb + (ptrdiff_t)oh0 * s->ow * vb;
+                const float *x_kh = xblk + (ptrdiff_t)(oh0 * s->sh - s->ph + kh) * s->iw * pix, *dy_kh = dyb + (ptrdiff_t)oh0 * s->ow * vb;
                 // Plain input with few channels: kernel columns whose output columns are all valid share a
                 // pass (wgrad_plain); the columns valid for only some of them go tap by tap.
                 int kwn_max = p->x_plain && a.nic <= 3 ? p->isa->max_kwn[a.nic] : 1;
@@ -831,7 +860,7 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
         return;
     }
     const sf_conv2d_shape *s = &p->s;
-    int vb = p->vb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
+    int vb = p->vb, xb = p->x_plain ? vb : p->xvb, kk = s->kh * s->kw, nthr = imin(sf_threads(), p->nthr);
     // Work items: (chunk of images, group of output blocks), see wgrad_run_item.
     int ng = wgrad_groups(p), n_chunks = cdiv(s->n, p->w_chunk), n_items = n_chunks * ng;
     size_t bsz = (size_t)p->cbo * vb;
@@ -855,7 +884,7 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
         for (int co = 0; co < s->co; co++) {
             for (int ci = 0; ci < s->ci; ci++)
                 for (int k = 0; k < kk; k++) {
-                    size_t idx = ((((size_t)(co / vb) * p->cbi + ci / vb) * kk + k) * vb + ci % vb) * vb + co % vb;
+                    size_t idx = ((((size_t)(co / vb) * p->cbi + ci / xb) * kk + k) * vb + ci % xb) * vb + co % vb;
                     float acc = 0.0f;
                     for (int u = 0; u < nt; u++) acc += p->wpart[u * p->wpart_floats + idx];
                     dw_oihw[((size_t)co * s->ci + ci) * kk + k] = acc;

@@ -42,6 +42,11 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
 // first layer (on AVX-512, 8 for at most 8 output channels: the plan then runs the AVX2 kernels).
 sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                          sf_conv2d_algo algo, int vb);
+// A convolution whose blocked x (and dx) has fewer lanes per block, xvb, than y's vb: on AVX-512 the
+// layer after an 8-lane first layer (xvb 8, vb 16, Ci <= 8) reads its pooled map as it is, without a
+// reblock pass. sf_conv2d_narrow_x_ok says whether this build and CPU have the kernels for it.
+bool sf_conv2d_narrow_x_ok(const sf_conv2d_shape *s, int vb, int xvb);
+sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool deterministic, int vb, int xvb);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
 // Which algorithms run, for benchmarks and logs, e.g. "direct_avx512_14x2" or "direct_avx512_6x4+gemm_bwd_w";
 // per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4",

@@ -3,8 +3,9 @@
 // over 16 dx lanes of which 8 are padding; here the lanes run over dy's 16 channels, all of them real, and
 // each dx value is a dot product (the contract of sf_conv_bpargs, CI = 8, dx blocked: dx_cs = 1):
 //   dx[j*dx_ps + c] = sum_{b, t} sum_lanes dy[b*dy_cbs + tap_in[t] + j*dy_ps + lane] * w[b*w_bs + tap_w[t] + c*16 + lane]
-// A pixel's 8 dot products are reduced together by a transposing tree (24 shuffles and adds for 72 FMAs),
-// and its 16 dx lanes are written whole, the padding ones as zeros.
+// A pixel's 8 dot products are reduced together by a transposing tree (24 shuffles and adds for 72 FMAs).
+// dx in 16-lane blocks gets all 16 lanes of a pixel, the padding ones as zeros; in 8-lane blocks (a
+// narrow input, sf_conv2d_plan_create_narrow_x), the 8.
 #include <immintrin.h>
 
 #include "kernels/conv2d_internal.h"
@@ -41,8 +42,11 @@ static inline __m256 reduce8(const __m512 v[8]) {
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
-        _Pragma("GCC unroll 4") for (int j = 0; j < UR; j++)                                                     \
-            _mm512_storeu_ps(a->dx + j * a->dx_ps, _mm512_zextps256_ps512(reduce8(acc[j])));                     \
+        _Pragma("GCC unroll 4") for (int j = 0; j < UR; j++) {                                                   \
+            __m256 s_ = reduce8(acc[j]);                                                                         \
+            if (a->dx_vb == 8) _mm256_storeu_ps(a->dx + j * a->dx_ps, s_);                                       \
+            else _mm512_storeu_ps(a->dx + j * a->dx_ps, _mm512_zextps256_ps512(s_));                             \
+        }                                                                                                        \
     }
 
 static void dot8_1(const sf_conv_bpargs *a) DOT8_BODY(1)

@@ -55,6 +55,7 @@ typedef struct {
     float *dx;
     const float *dy, *w;
     int n_b, n_taps;
+    int dx_vb;  // blocked dx (sf_conv_bwd_dot8_avx512): floats written per pixel, 16 (zero beyond 8) or 8
     ptrdiff_t dx_cs, dx_ps, dy_cbs, dy_ps, w_bs;
     const ptrdiff_t *tap_in, *tap_w;
 } sf_conv_bpargs;

@@ -8,9 +8,11 @@
 
 int sf_nn_conv(sf_graph *g, const char *name, int in, int co, int k, int stride, int pad, bool bias,
             bool torchvision_init) {
-    // The kernels read x and write y in one channel block: a narrow first layer's map goes back to the
-    // graph's block first.
-    if (g->tensors[in].blocked && g->tensors[in].vb != g->vb) {
+    // The kernels read x and write y in one channel block, except where a narrow-input plan reads a narrow
+    // first layer's map as it is (sf_conv2d_narrow_x_ok); otherwise that map goes back to the graph's block.
+    const sf_tensor *x0 = &g->tensors[in];
+    sf_conv2d_shape s1 = {.n = 1, .ci = x0->c, .ih = x0->h, .iw = x0->w, .co = co, .kh = k, .kw = k};
+    if (x0->blocked && x0->vb != g->vb && !sf_conv2d_narrow_x_ok(&s1, g->vb, x0->vb)) {
         char rname[80];
         snprintf(rname, sizeof rname, "%s.reblock", name);
         in = sf_nn_reblock(g, rname, in, g->vb);
@@ -48,12 +50,15 @@ void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
     sf_conv2d_plan_destroy(l->plan);
     sf_free_aligned(l->wpacked);
     sf_conv2d_shape s = layer_shape(g, l, n);
-    l->plan = sf_conv2d_plan_create_vb(&s, l->first, g->deterministic, SF_CONV_AUTO, g->tensors[l->out].vb);
+    const sf_tensor *x = &g->tensors[l->in], *y = &g->tensors[l->out];
+    l->plan = x->blocked && x->vb != y->vb ? sf_conv2d_plan_create_narrow_x(&s, g->deterministic, y->vb, x->vb)
+                                           : sf_conv2d_plan_create_vb(&s, l->first, g->deterministic, SF_CONV_AUTO, y->vb);
     l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_floats(l->plan) * sizeof(float));
     l->plan_n = n;
 }
 
-// y blocked (N,Co,OH,OW) = conv(x, w) + b; x plain NCHW for the first layer, else blocked.
+// y blocked (N,Co,OH,OW) = conv(x, w) + b; x plain NCHW for the first layer, else blocked (in y's block,
+// or in 8 lanes where y has 16: a narrow-input plan).
 void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
     (void)n;
     const float *b = l->p_b >= 0 ? g->params[l->p_b].data : NULL;
