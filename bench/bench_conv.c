@@ -72,12 +72,16 @@ typedef struct {
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
 } our_layer;
 
-static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo) {
+// in_vb: the channel block of the previous layer's output (the input of this one unless first).
+static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo, int in_vb) {
     // The engine's channel block for this layer: a first layer of at most 8 channels writes 8-lane
-    // blocks on AVX-512 (sf_vb_first), as in training.
+    // blocks on AVX-512 (sf_vb_first), and the next layer reads them as they are where it can
+    // (sf_conv2d_narrow_x_ok), as in training.
     int vb = first ? sf_vb_first(s->co) : sf_vb();
-    o->plan = sf_conv2d_plan_create_vb(s, first, true, algo, vb);
-    size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, vb);
+    bool narrow = !first && in_vb != vb && algo == SF_CONV_AUTO && sf_conv2d_narrow_x_ok(s, vb, in_vb);
+    int xvb = narrow ? in_vb : vb;
+    o->plan = narrow ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb) : sf_conv2d_plan_create_vb(s, first, true, algo, vb);
+    size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, xvb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
     o->x = sf_alloc_uniform(xn, -0.5f, 0.5f, 1);
     o->dx = sf_alloc_uniform(xn, -0.5f, 0.5f, 2);
@@ -128,21 +132,24 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
                         const bench_opts *o, dnnl_engine_t eng, dnnl_stream_t stream) {
     double peak = sf_peak_gflops() * threads, flops_sum = 0, t_ours = 0, t_dnnl = 0;
     bool dnnl_all = true;
-    int h = size;
+    int h = size, in_vb = sf_vb();  // in_vb: the previous layer's output block (pooling keeps it)
     if (o->model && strcmp(o->model, model)) return;
     for (int l = 0; l < n_layers; l++) {
         const layer_def *L = &layers[l];
-        if (L->in_div) h = size / L->in_div;
+        bool first = l == 0 && !L->in_div;
+        int out_vb = first ? sf_vb_first(L->co) : sf_vb();
+        if (L->in_div) h = size / L->in_div, in_vb = sf_vb();
         if (o->layer && strcmp(o->layer, L->name)) {
             h = (h + 2 * L->p - L->k) / L->s + 1;
             if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;
+            in_vb = out_vb;
             continue;
         }
         sf_conv2d_shape s = sf_conv2d_shape_make(o->batch, L->ci, h, h, L->co, L->k, L->k, L->s, L->p);
         double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
         our_layer ours;
         sf_onednn_conv dn;
-        our_layer_create(&ours, &s, l == 0 && !L->in_div, o->algo);
+        our_layer_create(&ours, &s, first, o->algo, in_vb);
         sf_onednn_conv_create(&dn, eng, stream, &s);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
@@ -177,6 +184,7 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
         sf_onednn_conv_destroy(&dn);
         h = s.oh;
         if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;
+        in_vb = out_vb;
     }
     double go = flops_sum / t_ours * 1e-9, gd = dnnl_all ? flops_sum / t_dnnl * 1e-9 : 0.0;
     if (o->json)
