@@ -438,21 +438,25 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
 
 // row3_<isa> of UR pixels (SF_CONV_DIRECT_ROW3_BODY) and row3b_<isa> (SF_CONV_DIRECT_ROW3B_BODY) of every
 // strip length the ISA lists in FOR_EACH_ROW3B(X) (up to UR), the blocked one with its pixel stride a
-// constant when it is VB. Rows shorter than UR (SimpleCnn's conv3 backward-data at 96 px: runs of 18
+// constant when it is VB or VB/2 (an 8-lane input on AVX-512: sf_conv2d_plan_create_narrow_x). Rows shorter than UR (SimpleCnn's conv3 backward-data at 96 px: runs of 18
 // pixels) and the ends of longer ones go to the row kernel too, not to the strip kernel's one broadcast
 // per FMA.
 #define SF_CONV_DEF_ROW3B(N)                                                                                    \
     static void row3b_vb_##N(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(N, VB)                            \
+    static void row3b_half_##N(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(N, VB / 2)                      \
     static void row3b_any_##N(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3B_BODY(N, 0)
 #define SF_CONV_TAB_ROW3B_VB(N) [N] = row3b_vb_##N,
+#define SF_CONV_TAB_ROW3B_HALF(N) [N] = row3b_half_##N,
 #define SF_CONV_TAB_ROW3B_ANY(N) [N] = row3b_any_##N,
 #define SF_CONV_DEFINE_ROW3(ISA, UR)                                                                            \
     static void row3_##ISA(const sf_conv_kargs *a) SF_CONV_DIRECT_ROW3_BODY(UR)                                  \
     FOR_EACH_ROW3B(SF_CONV_DEF_ROW3B)                                                                            \
     static const sf_conv_direct_fn row3b_vb_tab_[(UR) + 1] = {FOR_EACH_ROW3B(SF_CONV_TAB_ROW3B_VB)};             \
+    static const sf_conv_direct_fn row3b_half_tab_[(UR) + 1] = {FOR_EACH_ROW3B(SF_CONV_TAB_ROW3B_HALF)};         \
     static const sf_conv_direct_fn row3b_any_tab_[(UR) + 1] = {FOR_EACH_ROW3B(SF_CONV_TAB_ROW3B_ANY)};           \
     static void row3b_##ISA(const sf_conv_kargs *a, int ur) {                                                    \
         if (a->in_ps == VB) row3b_vb_tab_[ur](a);                                                                \
+        else if (a->in_ps == VB / 2) row3b_half_tab_[ur](a);                                                     \
         else row3b_any_tab_[ur](a);                                                                              \
     }
 
