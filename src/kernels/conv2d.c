@@ -75,7 +75,7 @@ struct sf_conv2d_plan {
     bool bplain;            // backward-data into plain dx by dot products over dy's blocks (isa->bwd_plain)
     bool bdot8;             // the same into blocked dx of at most 8 channels on AVX-512 (sf_conv_bwd_dot8_avx512)
     int bplain_ur, bp_ci;   // strip pixels; channels of the dot-product weights (Ci, or 8 for bdot8)
-    size_t bp_w_off;        // its weights [CBo][KH][KW][Ci][vb] in the packed buffer, after the two directions
+    size_t bp_w_off;        // its weights [CBo][KH][KW][bp_ci][vb] in the packed buffer, after the two directions
     void (*wgrad_plain)(const sf_conv_wargs *a, int kwn);  // isa->wgrad_plain, or the pair kernel (pair8)
     char algo[80], dir_algo[3][32];
 };
@@ -568,8 +568,9 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
             a.n_taps = row_taps(tap_in, tap_w, s, d, row_in, c, (ptrdiff_t)d->icb * g * vb);
             // Plain input with every column of the kernel row valid: tap offsets step by one input float.
             a.row_kw = d->in_pix == 1 && m == (1u << s->kw) - 1 ? s->kw : 0;
-            // Plain input at stride 1 with all 3 kernel columns valid: full strips go to the row-sharing kernel.
-            bool row3 = (d->row3 || d->row3b) && m == 7u;  // all 3 columns valid
+            // Stride 1 with all 3 kernel columns valid: strips go to the row-sharing kernels (row3: full strips
+            // of plain input; row3_pairs: pixel pairs of an 8-lane first layer; row3b: blocked input).
+            bool row3 = (d->row3 || d->row3b) && m == 7u;
             int rem = len % d->ur, full = len - rem;
             // A leftover with too few accumulators to hide the FMA latency fills more registers across
             // images; a longer one stays in the row, whose input is contiguous (strips across many
