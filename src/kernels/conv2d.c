@@ -299,6 +299,11 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     p->isa = isa_kernels(kisa);
     p->vb = vb;
     p->xvb = xvb;
+    // An 8-lane first layer on AVX-512 runs its forward and backward-weights two pixels per zmm
+    // (conv2d_pair8_avx512.c) instead of on the AVX2 kernels.
+#if defined(__x86_64__)
+    const bool pair8 = x_plain && vb == 8 && kernel_isa() == SF_ISA_AVX512;
+#endif
     choose_paths(p->gemm, s, x_plain, algo);
     if (xvb != vb) p->gemm[0] = p->gemm[1] = p->gemm[2] = false;  // the GEMM path reads x in vb blocks
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
@@ -337,9 +342,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     // images); backward-data, whose rows were shorter, measured slower that way and keeps its chunk.
     if (f->row3 || f->row3b) f->ur = p->isa->row3_ur, f->chunk = 1;
 #if defined(__x86_64__)
-    // An 8-lane first layer on AVX-512: two pixels per zmm (conv2d_pair8_avx512.c) instead of the AVX2 strips.
-    if (f->row3 && x_plain && vb == 8 && kernel_isa() == SF_ISA_AVX512)
-        f->row3_pairs = sf_conv_row3_pair8_avx512, f->ur = 2 * SF_CONV_PAIR8_MAX_NP;
+    if (f->row3 && pair8) f->row3_pairs = sf_conv_row3_pair8_avx512, f->ur = 2 * SF_CONV_PAIR8_MAX_NP;
 #endif
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
@@ -397,11 +400,10 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
         snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", dd[d]->row3_pairs ? "avx512" : p->isa->name,
                  dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 || dd[d]->row3b ? "_row3" : "");
     if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, p->bp_ci);
-    // An 8-lane first layer at stride 1 on AVX-512: backward-weights two pixels per zmm (conv2d_pair8_avx512.c).
     p->wgrad_plain = p->isa->wgrad_plain;
     snprintf(direct[2], sizeof direct[2], "direct_%s_wgrad", p->isa->name);
 #if defined(__x86_64__)
-    if (x_plain && vb == 8 && s->sw == 1 && kernel_isa() == SF_ISA_AVX512) {
+    if (pair8 && s->sw == 1) {  // its input pairs are adjacent floats at stride 1 only
         p->wgrad_plain = sf_conv_wgrad_plain_pair8_avx512;
         snprintf(direct[2], sizeof direct[2], "direct_avx512_pair8_wgrad");
     }
