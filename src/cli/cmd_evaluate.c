@@ -9,7 +9,8 @@
 // --run evaluates a training run's validation split: its data folder, seed and validation fraction come
 // from the run's config.json and the split is redrawn exactly as `train` drew it, so the accuracy that
 // training reported for best.safetensors can be reproduced by a separate code path (this one decodes
-// every image itself, without the training loader or its cache).
+// every image itself, without the training loader or its cache). --tta flip scores the mean class
+// probabilities of each image and its mirror image (sf_classify); training's validation never does.
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/placement.h"
@@ -19,6 +20,7 @@
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/split.h"
+#include "nn/classify.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "util/util.h"
@@ -35,6 +37,8 @@ static const sf_opt_spec spec[] = {
      "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
+    {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
+     "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -156,6 +160,8 @@ int sf_cmd_evaluate(int argc, char **argv) {
     }
     size_t per = (size_t)3 * size * size;
     float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
+    float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
+    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
     int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
     int *ok = sf_malloc((size_t)batch * sizeof *ok);
     int *sel = sf_malloc((size_t)ds.n * sizeof *sel), n = 0;
@@ -190,7 +196,7 @@ int sf_cmd_evaluate(int argc, char **argv) {
                 memset(xi, 0, per * sizeof(float));
             }
         }
-        const float *logits = sf_model_forward(m, x, nb, false);  // logits is (nb,K)
+        sf_classify(probs, m, x, nb, k, size, size, flip);
         int nk = 0;
         for (int i = 0; i < nb; i++) {
             if (!ok[i]) {
@@ -198,7 +204,7 @@ int sf_cmd_evaluate(int argc, char **argv) {
                 continue;
             }
             yt[nk] = map[ds.labels[sel[b0 + i]]];
-            yp[nk++] = sf_argmax(logits + (size_t)i * k, k);
+            yp[nk++] = sf_argmax(probs + (size_t)i * k, k);
         }
         sf_confusion_add(cm, k, yt, yp, nk);
     }
@@ -215,8 +221,8 @@ int sf_cmd_evaluate(int argc, char **argv) {
         printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c],
                (long long)sup[c]);
     }
-    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s)\n",
-           (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt);
+    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s%s)\n",
+           (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt, flip ? ", tta flip" : "");
     if (sf_opt_flag(&o, "matrix")) {
         printf("\nconfusion matrix (row = true class, column = predicted, in class order above):\n");
         for (int t = 0; t < k; t++) {
@@ -256,6 +262,7 @@ int sf_cmd_evaluate(int argc, char **argv) {
     free(ok);
     free(yt);
     free(yp);
+    free(probs);
     sf_free_aligned(x);
     free(map);
     sf_model_free(m);

@@ -5,13 +5,15 @@
 // e.g. `img0.jpg,nelson_muntz`. Rows are in natural filename order (img2 before img10, i.e. the
 // numeric order of the competition's imgN names); Kaggle matches rows by Id, so order is cosmetic.
 // An unreadable image still gets a row: the class most frequent in training (from the checkpoint's
-// metadata; else the most frequent prediction), and a warning on stderr names it.
+// metadata; else the most frequent prediction), and a warning on stderr names it. --tta flip averages
+// each image's class probabilities with its mirror image's (sf_classify).
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/placement.h"
 #include "cli/run_dir.h"
 #include "data/augment.h"
 #include "data/image.h"
+#include "nn/classify.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "util/atomic_file.h"
@@ -20,7 +22,6 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,8 @@ static const sf_opt_spec spec[] = {
      "architecture (default: from the checkpoint)"},
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
+    {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
+     "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -157,7 +160,8 @@ int sf_cmd_predict(int argc, char **argv) {
     size_t per = (size_t)3 * size * size;
     float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
     char(*why)[SF_IMAGE_ERR_LEN] = sf_malloc((size_t)batch * SF_IMAGE_ERR_LEN);
-    double *prob = sf_malloc((size_t)k * sizeof *prob);
+    float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
+    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
     int *order = sf_malloc((size_t)k * sizeof *order);
     int64_t *votes = sf_calloc((size_t)k, sizeof *votes);
     double t0 = sf_now();
@@ -177,19 +181,17 @@ int sf_cmd_predict(int argc, char **argv) {
                 memset(xi, 0, per * sizeof(float));
             }
         }
-        const float *logits = sf_model_forward(m, x, nb, false);  // logits is (nb,K)
+        sf_classify(probs, m, x, nb, k, size, size, flip);
         for (int i = 0; i < nb; i++) {
-            const float *l = logits + (size_t)i * k;
+            const float *prob = probs + (size_t)i * k;
             int j = b0 + i;
-            pred[j] = sf_argmax(l, k);
+            pred[j] = sf_argmax(prob, k);
             if (!ok[j]) {
                 sf_warn("%s: %s; it gets the fallback class", files[j], why[i]);
                 continue;
             }
             votes[pred[j]]++;
             if (top <= 1) continue;
-            double mx = l[pred[j]], z = 0;
-            for (int c = 0; c < k; c++) z += prob[c] = exp((double)l[c] - mx);
             for (int c = 0; c < k; c++) order[c] = c;
             for (int t = 0; t < top; t++)  // partial selection sort: top is small
                 for (int c = t + 1; c < k; c++)
@@ -200,7 +202,7 @@ int sf_cmd_predict(int argc, char **argv) {
                     }
             printf("%s", files[j]);
             for (int t = 0; t < top; t++)
-                printf(" %s %.4f", ci.names ? ci.names[order[t]] : "?", prob[order[t]] / z);
+                printf(" %s %.4f", ci.names ? ci.names[order[t]] : "?", prob[order[t]]);
             printf("\n");
         }
     }
@@ -239,8 +241,8 @@ int sf_cmd_predict(int argc, char **argv) {
             fprintf(stderr, "springfield predict: %s\n", err);
             rc = 1;
         } else {
-            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s", sub, n, bad,
-                    ci.names ? ci.names[fallback] : "0", n / dt);
+            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s%s", sub, n, bad,
+                    ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "");
         }
     }
     if (!ci.names) sf_warn("%s has no class_names metadata: predictions are class indices", weights);
@@ -250,7 +252,7 @@ int sf_cmd_predict(int argc, char **argv) {
     free(ok);
     sf_free_aligned(x);
     free(why);
-    free(prob);
+    free(probs);
     free(order);
     free(votes);
     sf_model_free(m);

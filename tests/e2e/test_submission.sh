@@ -28,6 +28,17 @@ check "every Expected is a class name of the checkpoint" $bad
 grep -q "img12.jpg" "$TMP/pred.err"; check "the unreadable image is named on stderr" $?
 [ "$(wc -l <"$TMP/top.txt")" = 12 ] && awk 'NF != 7 { exit 1 }' "$TMP/top.txt"
 check "--top 3 prints three classes with probabilities per readable image" $?
+# --top 42 lists every class's probability (the demo data has fewer): each row sums to 1, with and
+# without flip test-time augmentation, and the flip changes them.
+sums='{ s = 0; for (i = 3; i <= NF; i += 2) s += $i; if (s < 0.999 || s > 1.001) exit 1 }'
+for tta in none flip; do
+    "$SF" predict --weights "$RUN/best.safetensors" --images "$IMG" --submission "$TMP/sub-$tta.csv" --top 42 \
+        --tta $tta --threads 2 >"$TMP/all-$tta.txt" 2>/dev/null
+    check "predict --tta $tta exits 0" $?
+    [ "$(wc -l <"$TMP/sub-$tta.csv")" = 14 ] && [ "$(wc -l <"$TMP/all-$tta.txt")" = 12 ] && awk "$sums" "$TMP/all-$tta.txt"
+    check "--tta $tta: one row per file, every class's probability, summing to 1" $?
+done
+! cmp -s "$TMP/all-none.txt" "$TMP/all-flip.txt"; check "--tta flip changes the probabilities" $?
 "$SF" predict --weights "$TMP/missing.safetensors" --images "$IMG" --submission "$TMP/x.csv" >/dev/null 2>&1
 [ $? = 1 ] && [ ! -e "$TMP/x.csv" ]; check "missing weights: exit 1, no file" $?
 finish

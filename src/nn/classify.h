@@ -1,0 +1,17 @@
+// classify.h: class probabilities of a batch for evaluate and predict, optionally with flip test-time
+// augmentation (the mean of the model's softmax on each image and on its mirror image).
+#ifndef SF_CLASSIFY_H
+#define SF_CLASSIFY_H
+
+#include "nn/model.h"
+
+// probs (N,K) gets softmax(model(x)) per image; with flip, the mean of that and softmax(model(x
+// mirrored left-right)). x (N,3,H,W) is mirrored in place for the second pass and restored before
+// returning. Eval-mode forward (batch norm uses its running statistics), so each image's result does
+// not depend on the others in the batch.
+void sf_classify(float *probs, sf_model *m, float *x, int n, int k, int h, int w, int flip);
+
+// Mirrors each row of x (N,C,H,W) left-right in place.
+void sf_mirror_rows(float *x, int n, int c, int h, int w);
+
+#endif
