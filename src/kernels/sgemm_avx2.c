@@ -24,10 +24,12 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
     for (int i = 0; i < M; i++) {
         acc[i][0] = _mm256_setzero_ps();
         acc[i][1] = _mm256_setzero_ps();
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T1);
     }
+    // C is fetched late, one row in each of the last M steps, straight into L1 (as in the AVX-512 kernel,
+    // where rows fetched at the start evicted each other under a power-of-two leading dimension).
+    const int k_main = k > M ? k - M : 0;
 #pragma GCC unroll 4
-    for (int p = 0; p < k; p++) {
+    for (int p = 0; p < k_main; p++) {
         const __m256 b0 = _mm256_loadu_ps(b);
         const __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
         // The A slivers of one MC block are back to back: pull the stream ~0.5 KiB ahead into L1.
@@ -35,6 +37,21 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
         // B read in place (rs_b != NR): its rows are far apart and the prefetchers lose track, so fetch
         // the line the next sliver will need a few rows ahead.
         if (PF) _mm_prefetch((const char *)(b + 4 * rs_b + NR), _MM_HINT_T0);
+#pragma GCC unroll 6
+        for (int i = 0; i < M; i++) {
+            const __m256 ai = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            if (NV > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += rs_a;
+        b += rs_b;
+    }
+    for (int p = k_main; p < k; p++) {
+        const __m256 b0 = _mm256_loadu_ps(b);
+        const __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
+        const float *cr = c + (p - k_main) * ldc;
+        _mm_prefetch((const char *)cr, _MM_HINT_T0);
+        _mm_prefetch((const char *)(cr + 8 * NV - 1), _MM_HINT_T0);  // the row may straddle two lines
 #pragma GCC unroll 6
         for (int i = 0; i < M; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
