@@ -82,13 +82,10 @@ void sf_conv_wgrad_plain_pair8_avx512(const sf_conv_wargs *a, int kwn) { pair8_w
     {                                                                                                            \
         const __m512i dup_ = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);                    \
         __m512 acc[NP];                                                                                          \
-        if (a->accum) {                                                                                          \
-            _Pragma("GCC unroll 16") for (int m = 0; m < NP; m++) acc[m] = interleave_pair(_mm512_loadu_ps(a->out + 16 * m)); \
-        } else {                                                                                                 \
-            __m512 b_ = a->bias ? _mm512_permutexvar_ps(dup_, _mm512_castps256_ps512(_mm256_loadu_ps(a->bias))) \
-                                : _mm512_setzero_ps();                                                           \
-            _Pragma("GCC unroll 16") for (int m = 0; m < NP; m++) acc[m] = b_;                                   \
-        }                                                                                                        \
+        /* Always from the bias: plain input runs in one pass (pick_passes is for blocked x only). */        \
+        const __m512 b_ = a->bias ? _mm512_permutexvar_ps(dup_, _mm512_castps256_ps512(_mm256_loadu_ps(a->bias))) \
+                                  : _mm512_setzero_ps();                                                         \
+        _Pragma("GCC unroll 16") for (int m = 0; m < NP; m++) acc[m] = b_;                                       \
         for (int cb = 0; cb < a->n_cb; cb++) {                                                                   \
             const float *inb = a->in + cb * a->in_cbs, *wb = a->w + cb * a->w_cb;                                \
             for (int t = 0; t < a->n_taps; t += 3) {                                                             \
