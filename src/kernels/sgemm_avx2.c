@@ -11,6 +11,21 @@
 
 enum { MR = 6, NR = 16 };
 
+// One k step of tile(): acc (M, NV) += the A column at a (M floats) times the B row at b (8*NV floats);
+// then a and b move to the next step.
+#define TILE_STEP(M, NV)                                                                                 \
+    do {                                                                                                 \
+        const __m256 b0 = _mm256_loadu_ps(b);                                                            \
+        const __m256 b1 = (NV) > 1 ? _mm256_loadu_ps(b + 8) : b0;                                        \
+        _Pragma("GCC unroll 6") for (int i = 0; i < (M); i++) {                                          \
+            const __m256 ai = _mm256_broadcast_ss(a + i);                                                \
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                              \
+            if ((NV) > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                \
+        }                                                                                                \
+        a += rs_a;                                                                                       \
+        b += rs_b;                                                                                       \
+    } while (0)
+
 // acc is (M, NV) ymm; c is (M, up to 8*NV) with row stride ldc, the last vector holding `tail` columns;
 // PF: B is read in place (rs_b != NR), prefetch the next sliver's line.
 // The loop needs 15 of the 16 ymm registers, so nothing vector-valued may stay live across it: with the
@@ -30,36 +45,18 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
     const int k_main = k > M ? k - M : 0;
 #pragma GCC unroll 4
     for (int p = 0; p < k_main; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b);
-        const __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
         // The A slivers of one MC block are back to back: pull the stream ~0.5 KiB ahead into L1.
         _mm_prefetch((const char *)(a + 128), _MM_HINT_T0);
         // B read in place (rs_b != NR): its rows are far apart and the prefetchers lose track, so fetch
         // the line the next sliver will need a few rows ahead.
         if (PF) _mm_prefetch((const char *)(b + 4 * rs_b + NR), _MM_HINT_T0);
-#pragma GCC unroll 6
-        for (int i = 0; i < M; i++) {
-            const __m256 ai = _mm256_broadcast_ss(a + i);
-            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += rs_a;
-        b += rs_b;
+        TILE_STEP(M, NV);
     }
     for (int p = k_main; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b);
-        const __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
         const float *cr = c + (p - k_main) * ldc;
         _mm_prefetch((const char *)cr, _MM_HINT_T0);
         _mm_prefetch((const char *)(cr + 8 * NV - 1), _MM_HINT_T0);  // the row may straddle two lines
-#pragma GCC unroll 6
-        for (int i = 0; i < M; i++) {
-            const __m256 ai = _mm256_broadcast_ss(a + i);
-            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += rs_a;
-        b += rs_b;
+        TILE_STEP(M, NV);
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     // lane j of the last vector is on when j < tail

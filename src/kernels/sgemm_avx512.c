@@ -12,6 +12,21 @@
 
 enum { MR = 14, NR = 32 };
 
+// One k step of tile(): acc (M, NV) += the A column at a (M floats) times the B row at b (16*NV floats);
+// then a and b move to the next step.
+#define TILE_STEP(M, NV)                                                                                 \
+    do {                                                                                                 \
+        const __m512 b0 = _mm512_loadu_ps(b);                                                            \
+        const __m512 b1 = (NV) > 1 ? _mm512_loadu_ps(b + 16) : b0;                                       \
+        _Pragma("GCC unroll 14") for (int i = 0; i < (M); i++) {                                         \
+            const __m512 ai = _mm512_set1_ps(a[i]);                                                      \
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                              \
+            if ((NV) > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                                \
+        }                                                                                                \
+        a += rs_a;                                                                                       \
+        b += rs_b;                                                                                       \
+    } while (0)
+
 // acc is (M, NV) zmm; c is (M, up to 16*NV) with row stride ldc, the last vector masked by `last`;
 // PF: B is read in place (rs_b != NR), prefetch the next sliver's lines
 static inline __attribute__((always_inline)) void tile(const int M, const int NV, const int PF, int k,
@@ -32,8 +47,6 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
     const int k_main = k > M ? k - M : 0;
 #pragma GCC unroll 4
     for (int p = 0; p < k_main; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b);
-        const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
         // The A slivers of one MC block are back to back: pull the stream ~1 KiB ahead into L1.
         _mm_prefetch((const char *)(a + 256), _MM_HINT_T0);
         // B read in place (rs_b != NR): its rows are far apart and the prefetchers lose track, so fetch
@@ -42,29 +55,13 @@ static inline __attribute__((always_inline)) void tile(const int M, const int NV
             _mm_prefetch((const char *)(b + 4 * rs_b + NR), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + 4 * rs_b + NR + 16), _MM_HINT_T0);
         }
-#pragma GCC unroll 14
-        for (int i = 0; i < M; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += rs_a;
-        b += rs_b;
+        TILE_STEP(M, NV);
     }
     for (int p = k_main; p < k; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b);
-        const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
         const int r = p - k_main;
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
         if (NV > 1) _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
-#pragma GCC unroll 14
-        for (int i = 0; i < M; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += rs_a;
-        b += rs_b;
+        TILE_STEP(M, NV);
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 14
