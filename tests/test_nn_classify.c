@@ -55,7 +55,7 @@ Test(nn_classify, no_tta_is_the_softmax_of_the_logits) {
     float *x = random_batch();
     float p[N * K];
     double want[N * K];
-    sf_classify(p, m, x, N, K, S, S, 0);
+    sf_classify(p, m, x, N, 0);
     softmax_of_forward(want, m, x);
     double worst = 0;
     for (int i = 0; i < N * K; i++) worst = fmax(worst, fabs(p[i] - want[i]));
@@ -73,7 +73,7 @@ Test(nn_classify, flip_averages_image_and_mirror_and_restores_x) {
     double a[N * K], b[N * K];
     softmax_of_forward(a, m, x0);
     softmax_of_forward(b, m, xm);
-    sf_classify(p, m, x, N, K, S, S, 1);
+    sf_classify(p, m, x, N, 1);
     cr_assert(!memcmp(x, x0, (size_t)N * 3 * S * S * sizeof(float)), "x was not restored");
     double worst = 0, gap = 0;
     for (int i = 0; i < N * K; i++) {
@@ -84,7 +84,7 @@ Test(nn_classify, flip_averages_image_and_mirror_and_restores_x) {
     cr_assert(worst < 1e-6, "max |p - mean| = %g", worst);
     cr_assert(gap > 1e-4, "the mirror image gave the same probabilities (gap %g): the test sees nothing", gap);
     // Flip TTA cannot tell an image from its mirror image.
-    sf_classify(pm, m, xm, N, K, S, S, 1);
+    sf_classify(pm, m, xm, N, 1);
     for (int i = 0; i < N * K; i++) cr_assert(fabsf(p[i] - pm[i]) < 1e-6f, "entry %d: %g vs %g", i, p[i], pm[i]);
     sf_free_aligned(x);
     sf_free_aligned(x0);

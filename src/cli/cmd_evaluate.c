@@ -196,7 +196,7 @@ int sf_cmd_evaluate(int argc, char **argv) {
                 memset(xi, 0, per * sizeof(float));
             }
         }
-        sf_classify(probs, m, x, nb, k, size, size, flip);
+        sf_classify(probs, m, x, nb, flip);
         int nk = 0;
         for (int i = 0; i < nb; i++) {
             if (!ok[i]) {

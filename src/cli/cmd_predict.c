@@ -181,7 +181,7 @@ int sf_cmd_predict(int argc, char **argv) {
                 memset(xi, 0, per * sizeof(float));
             }
         }
-        sf_classify(probs, m, x, nb, k, size, size, flip);
+        sf_classify(probs, m, x, nb, flip);
         for (int i = 0; i < nb; i++) {
             const float *prob = probs + (size_t)i * k;
             int j = b0 + i;

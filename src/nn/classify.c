@@ -30,7 +30,9 @@ static void add_softmax(float *probs, const float *logits, int n, int k, float s
     }
 }
 
-void sf_classify(float *probs, sf_model *m, float *x, int n, int k, int h, int w, int flip) {
+void sf_classify(float *probs, sf_model *m, float *x, int n, int flip) {
+    const sf_model_config *c = sf_model_config_of(m);
+    const int k = c->n_classes, h = c->in_h, w = c->in_w;
     for (size_t i = 0; i < (size_t)n * k; i++) probs[i] = 0;
     float scale = flip ? 0.5f : 1.0f;
     add_softmax(probs, sf_model_forward(m, x, n, false), n, k, scale);  // logits (N,K)

@@ -7,11 +7,12 @@
 
 // probs (N,K) gets softmax(model(x)) per image; with flip, the mean of that and softmax(model(x
 // mirrored left-right)). x (N,3,H,W) is mirrored in place for the second pass and restored before
-// returning. Eval-mode forward (batch norm uses its running statistics), so each image's result does
-// not depend on the others in the batch.
-void sf_classify(float *probs, sf_model *m, float *x, int n, int k, int h, int w, int flip);
+// returning; K, H and W are the model's (sf_model_config_of). Eval-mode forward (batch norm uses its
+// running statistics), so each image's result does not depend on the others in the batch.
+void sf_classify(float *probs, sf_model *m, float *x, int n, int flip);
 
-// Mirrors each row of x (N,C,H,W) left-right in place.
+// Mirrors each row of x (N,C,H,W) left-right in place. On an evaluation tensor this gives exactly what
+// sf_eval_transform(flip = 1) writes (it mirrors its resized output), without decoding the image again.
 void sf_mirror_rows(float *x, int n, int c, int h, int w);
 
 #endif
