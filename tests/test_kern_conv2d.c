@@ -407,14 +407,16 @@ Test(conv2d, finite_difference_gradients) {
 }
 
 // Deterministic backward-weights gives the same bits on every call, with all threads taking part, on
-// both paths.
-static void check_deterministic(sf_conv2d_algo algo) {
-    sf_conv2d_shape s = sf_conv2d_shape_make(6, 20, 9, 9, 24, 3, 3, 1, 1);
+// both paths. On 2 threads co = 24 and 48 cover both ways the direct path splits its work whatever the
+// block (16: 2 and 3 output blocks, 8: 3 and 6): threads owning whole output blocks when they split
+// evenly, else per-thread partial sums added in thread order.
+static void check_deterministic(sf_conv2d_algo algo, int co) {
+    sf_conv2d_shape s = sf_conv2d_shape_make(6, 20, 9, 9, co, 3, 3, 1, 1);
     int vb = sf_vb();
     sf_conv2d_plan *p = sf_conv2d_plan_create_algo(&s, false, true, algo);
     size_t xb_n = sf_blocked_floats(s.n, s.ci, s.ih, s.iw, vb), yb_n = sf_blocked_floats(s.n, s.co, s.oh, s.ow, vb);
     float *x = malloc(n_x(&s) * 4), *dy = malloc(n_y(&s) * 4), *xb = malloc(xb_n * 4), *dyb = malloc(yb_n * 4);
-    float *dw[3], db[3][24];
+    float *dw[3], db[3][48];
     fill(x, n_x(&s), 400);
     fill(dy, n_y(&s), 401);
     sf_reorder_to_blocked(xb, x, s.n, s.ci, s.ih, s.iw, vb);
@@ -423,10 +425,11 @@ static void check_deterministic(sf_conv2d_algo algo) {
         dw[k] = malloc(n_w(&s) * 4);
         sf_conv2d_backward_weights(p, dw[k], db[k], dyb, xb);
     }
-    cr_log_info("deterministic backward-weights (%s) on %d threads", sf_conv2d_plan_dir_algo(p, 2), sf_threads());
+    cr_log_info("deterministic backward-weights (%s), co %d, on %d threads", sf_conv2d_plan_dir_algo(p, 2), co,
+                sf_threads());
     for (int k = 1; k < 3; k++) {
         cr_expect(!memcmp(dw[0], dw[k], n_w(&s) * 4), "dW differs between run 0 and run %d", k);
-        cr_expect(!memcmp(db[0], db[k], sizeof db[0]), "dbias differs between run 0 and run %d", k);
+        cr_expect(!memcmp(db[0], db[k], (size_t)co * sizeof(float)), "dbias differs between run 0 and run %d", k);
     }
     float *dw_ref = malloc(n_w(&s) * 4);
     sf_conv2d_backward_weights_ref(dw_ref, NULL, dy, x, &s);
@@ -438,6 +441,8 @@ static void check_deterministic(sf_conv2d_algo algo) {
 }
 
 Test(conv2d, backward_weights_deterministic) {
-    check_deterministic(SF_CONV_DIRECT);
-    check_deterministic(SF_CONV_GEMM);
+    for (int co = 24; co <= 48; co += 24) {
+        check_deterministic(SF_CONV_DIRECT, co);
+        check_deterministic(SF_CONV_GEMM, co);
+    }
 }
