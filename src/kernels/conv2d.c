@@ -264,20 +264,20 @@ static size_t dir_w_floats(const conv_dir *d, int kk, int vb) {
 }
 
 // The SGEMM path per direction, where the benchmark found it faster than the direct kernels on
-// AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-weights on maps of at most
-// 3x3 output pixels, where each direct weight-gradient call sums over a handful of columns (also on
-// AVX2: best's 3x3 layer ran at 60% of peak direct and 72% on the GEMM on Zen 3, its 4x4 ones at 84-89%
-// direct and 67-77% on the GEMM);
-// backward-data of strided 1x1 convolutions, where the direct path runs a phase per stride with most dx
+// AVX-512 (bench conv --algo direct|gemm, interleaved with oneDNN): backward-data of strided 1x1
+// convolutions, where the direct path runs a phase per stride with most dx
 // pixels receiving nothing. Forward stays direct: the gather and scatter around the GEMM cost more than
 // the blocked strip kernel loses anywhere in the seed's models or ResNet-50's 1x1 layers. So do first
 // layers (plain x) in every direction: their GEMMs have a depth of 3*KH*KW or Co and move the whole
-// patch matrix through memory (first-layer backward-data ran 4-5x slower that way).
+// patch matrix through memory (first-layer backward-data ran 4-5x slower that way). Backward-weights
+// on maps of up to 3x3 pixels went to the GEMM until the direct path stopped adding per-thread partials
+// there (wgrad_owned); since then direct is ahead on 2 threads (Zen 5: 2x on simple's 2x2 layer, 1.3x on
+// best's 3x3 one, AVX2 1.2-1.4x) and within 10% either way on 1.
 static void choose_paths(bool gemm[3], const sf_conv2d_shape *s, bool x_plain, sf_conv2d_algo algo) {
     bool forced = algo == SF_CONV_GEMM, autom = algo == SF_CONV_AUTO && !x_plain;
     gemm[0] = forced;
     gemm[1] = forced || (autom && s->kh * s->kw == 1 && (s->sh > 1 || s->sw > 1));
-    gemm[2] = forced || (autom && s->oh * s->ow <= 9);
+    gemm[2] = forced;
 }
 
 sf_conv2d_plan *sf_conv2d_plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
@@ -909,10 +909,12 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
 #pragma omp parallel num_threads(nthr)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        if (nt > 1 && p->cbo % nt == 0) {
-            // The output blocks split evenly: each thread owns some and nothing is added across threads.
-            // Per-thread partials of the whole dW would cost a clear and a sum as large as dW per thread,
-            // which on a deep layer with a small map (dW of 1 MiB, 300 MFLOP) is a third of the time.
+        if (nt > 1 && p->cbo % nt == 0 && (long)s->n * s->oh * s->ow <= 4096) {
+            // Few pixels per weight (maps of up to 8x8 at batch 64): per-thread partials of the whole dW
+            // would cost a clear and a sum as large as dW on every thread, a third of the time of a
+            // deep layer on a 2x2 to 4x4 map. So when the output blocks split evenly, each thread owns
+            // some and nothing is added across threads. On larger maps that sum is small and the shared
+            // schedule keeps its better balance (owning measured 3-9% slower there on 2 threads).
             wgrad_owned(p, dw_oihw, dbias, dy, x, t, nt);
         } else {
             float *part = p->wpart + t * p->wpart_floats, *bpart = p->bpart + t * p->bpart_stride;
