@@ -218,6 +218,41 @@ static void balance_chunks(conv_dir *d, int n, int nthr) {
     }
 }
 
+// Image rows on the busiest of nthr threads when items (chunk of c images, group, row) go out as
+// OpenMP's static schedule does: contiguous ranges, the first N % nthr one item longer.
+static long busiest_rows(int n, int c, int ng, int rows, int nthr) {
+    long items = (long)cdiv(n, c) * ng * rows, q = items / nthr, rem = items % nthr, most = 0;
+    for (int t = 0; t < nthr; t++) {
+        long lo = t * q + (t < rem ? t : rem), hi = lo + q + (t < rem), work = 0;
+        for (long i = lo; i < hi; i++) {
+            int b = (int)(i / ((long)ng * rows));
+            work += imin(c, n - b * c);
+        }
+        if (work > most) most = work;
+    }
+    return most;
+}
+
+// Without passes the threads take the items (chunk, group, row) in order, so chunks of ur images and a
+// short last one give one thread more image rows than another: SimpleCnn's conv3 backward-data (chunks
+// of 24, 24 and 16 images, 22 rows, 2 threads) put 792 image rows on one thread and 616 on the other.
+// Take the largest chunk, from the strip's down to half of it, whose busiest thread has at most 2% more
+// rows than the best such chunk's.
+static void balance_rows(conv_dir *d, int n, int nthr) {
+    if (nthr < 2 || d->chunk < 2) return;
+    int ng = cdiv(d->out_nb, d->ocb), lo = cdiv(d->chunk, 2);
+    long best = -1;
+    for (int c = d->chunk; c >= lo; c--) {
+        long w = busiest_rows(n, c, ng, d->out_h, nthr);
+        if (best < 0 || w < best) best = w;
+    }
+    for (int c = d->chunk; c >= lo; c--)
+        if (busiest_rows(n, c, ng, d->out_h, nthr) * 100 <= best * 102) {
+            d->chunk = c;
+            return;
+        }
+}
+
 static void dir_alloc_maps(conv_dir *d, int kh, int kw) {
     d->row_in = sf_malloc(sizeof(int) * (size_t)d->out_h * kh);
     d->col_in = sf_malloc(sizeof(int) * (size_t)d->out_w * kw);
@@ -344,6 +379,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
 #if defined(__x86_64__)
     if (f->row3 && pair8) f->row3_pairs = sf_conv_row3_pair8_avx512, f->ur = 2 * SF_CONV_PAIR8_MAX_NP;
 #endif
+    balance_rows(f, s->n, p->nthr);
     f->w_off = 0;
     f->w_floats = dir_w_floats(f, kk, vb);
 
@@ -368,6 +404,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     if (b->row3b) b->ur = p->isa->row3_ur, b->chunk = imin(s->n, b->ur);
     if (!x_plain) pick_passes(b, kk, vb);
     if (b->cb_pass < b->n_cb) balance_chunks(b, s->n, p->nthr);
+    else balance_rows(b, s->n, p->nthr);
     b->w_off = f->w_floats;
     b->w_floats = dir_w_floats(b, kk, vb);
 
