@@ -91,3 +91,37 @@ Test(nn_classify, flip_averages_image_and_mirror_and_restores_x) {
     sf_free_aligned(xm);
     sf_model_free(m);
 }
+
+// An ensemble is the mean of its members' probabilities, each on the batch at its own input size (here
+// 32 and 40 px, different weights), and one member is sf_classify itself.
+Test(nn_classify, ensemble_is_the_mean_of_its_members) {
+    enum { S2 = 40 };
+    char err[256];
+    sf_model_config c2 = {.arch = "resnet18", .n_classes = K, .in_h = S2, .in_w = S2, .max_batch = N, .seed = 9};
+    sf_model *m[2] = {make(), sf_model_create(&c2, err, sizeof err)};
+    cr_assert(m[1], "%s", err);
+    float *x0 = random_batch(), *x1 = sf_aligned_alloc((size_t)N * 3 * S2 * S2 * sizeof(float));  // x1 is (N,3,S2,S2)
+    for (size_t i = 0; i < (size_t)N * 3 * S2 * S2; i++) x1[i] = 0.5f * sinf(0.37f * (float)i);
+    float *xs[2] = {x0, x1};
+    float p[N * K], one[N * K], a[N * K], b[N * K], scratch[N * K];
+    for (int flip = 0; flip <= 1; flip++) {
+        sf_classify(a, m[0], x0, N, flip);
+        sf_classify(b, m[1], x1, N, flip);
+        sf_classify_mean(p, m, xs, 2, N, flip, scratch);
+        sf_classify_mean(one, m, xs, 1, N, flip, scratch);
+        double worst = 0, worst1 = 0, gap = 0;
+        for (int i = 0; i < N * K; i++) {
+            worst = fmax(worst, fabs(p[i] - 0.5 * ((double)a[i] + b[i])));
+            worst1 = fmax(worst1, fabs(one[i] - a[i]));
+            gap = fmax(gap, fabs(a[i] - b[i]));
+        }
+        cr_log_info("ensemble (flip %d): max |p - mean of members| = %.3g, one member %.3g; members differ by up to %.3g",
+                    flip, worst, worst1, gap);
+        cr_assert(worst < 1e-6 && worst1 < 1e-6, "ensemble off the mean by %g (one member: %g)", worst, worst1);
+        cr_assert(gap > 1e-4, "the two members agree (gap %g): the test sees nothing", gap);
+    }
+    sf_free_aligned(x0);
+    sf_free_aligned(x1);
+    sf_model_free(m[0]);
+    sf_model_free(m[1]);
+}

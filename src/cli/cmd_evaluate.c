@@ -11,7 +11,10 @@
 // training reported for best.safetensors can be reproduced by a separate code path (this one decodes
 // every image itself, without the training loader or its cache). --tta flip scores the mean class
 // probabilities of each image and its mirror image (sf_classify); training's validation never does.
+// --weights a,b,... scores the mean class probabilities of several checkpoints (cli/ensemble.h); with
+// --run the split is that run's, so the other models must not have trained on its validation images.
 #include "cli/commands.h"
+#include "cli/ensemble.h"
 #include "cli/options.h"
 #include "cli/placement.h"
 #include "cli/plot.h"
@@ -30,7 +33,8 @@
 #include <string.h>
 
 static const sf_opt_spec spec[] = {
-    {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors); with --run: default RUN/best.safetensors"},
+    {"weights", SF_OPT_STR, NULL, NULL, 0, 0,
+     "checkpoint (.safetensors); with --run: default RUN/best.safetensors; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size)"},
     {"data", SF_OPT_STR, NULL, NULL, 0, 0, "labelled folder DIR/<class>/<image>"},
     {"run", SF_OPT_STR, NULL, NULL, 0, 0, "evaluate this training run's validation split (from its config.json)"},
     {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,
@@ -111,26 +115,23 @@ int sf_cmd_evaluate(int argc, char **argv) {
         return 2;
     }
     sf_info("%s; cpu profile %s", pl.report, pl.profile);
-    sf_ckpt_info ci;
-    if (sf_ckpt_info_read(&ci, weights, err, sizeof err)) {
-        fprintf(stderr, "springfield evaluate: %s\n", err);
-        return 1;
-    }
     sf_dataset ds;
     if (sf_dataset_scan(&ds, dir, 0, err, sizeof err)) {
         fprintf(stderr, "springfield evaluate: %s\n", err);
-        sf_ckpt_info_free(&ci);
         return 1;
     }
-    const char *arch = sf_opt_str(&o, "model") ? sf_opt_str(&o, "model") : ci.arch;
-    int size = sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : ci.size;
-    int k = ci.n_classes > 0 ? ci.n_classes : ds.n_classes;
-    if (!arch[0] || size <= 0) {
-        fprintf(stderr, "springfield evaluate: %s lacks arch/size metadata; give --model and --size\n", weights);
+    int batch = (int)sf_opt_int(&o, "batch");
+    sf_ensemble e;
+    if (sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
+                         ds.n_classes, batch, sf_placement_model_node(&pl), err, sizeof err)) {
+        fprintf(stderr, "springfield evaluate: %s\n", err);
         sf_dataset_free(&ds);
-        sf_ckpt_info_free(&ci);
-        return 2;
+        return 1;
     }
+    const sf_ckpt_info ci = e.info;
+    int k = e.k;
+    char ename[4200];
+    sf_ensemble_name(&e, ename, sizeof ename);
     // Folder class -> model class, by name when the checkpoint names its classes, else by position.
     int *map = sf_malloc((size_t)ds.n_classes * sizeof *map);
     for (int c = 0; c < ds.n_classes; c++) {
@@ -141,25 +142,9 @@ int sf_cmd_evaluate(int argc, char **argv) {
                 if (!strcmp(ci.names[j], ds.classes[c])) map[c] = j;
         }
         if (map[c] < 0)
-            sf_warn("class folder '%s' is not a class of %s; its images are skipped", ds.classes[c], weights);
+            sf_warn("class folder '%s' is not a class of %s; its images are skipped", ds.classes[c], ename);
     }
-    int batch = (int)sf_opt_int(&o, "batch");
-    sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch};
-    // Inference runs one model: its memory goes where the placement says (first-touched by this thread).
-    int node = sf_placement_model_node(&pl);
-    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), node);
-    sf_model *m = sf_model_create(&mc, err, sizeof err);
-    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), SF_NODE_ANY);
-    if (!m || sf_model_load(m, weights, NULL, err, sizeof err)) {
-        fprintf(stderr, "springfield evaluate: %s\n", err);
-        if (m) sf_model_free(m);
-        free(map);
-        sf_dataset_free(&ds);
-        sf_ckpt_info_free(&ci);
-        return 1;
-    }
-    size_t per = (size_t)3 * size * size;
-    float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
+    sf_image *img = sf_calloc((size_t)batch, sizeof *img);
     float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
     int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
     int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
@@ -185,18 +170,12 @@ int sf_cmd_evaluate(int argc, char **argv) {
 #pragma omp parallel for schedule(dynamic, 1)
         for (int i = 0; i < nb; i++) {
             char why[SF_IMAGE_ERR_LEN];
-            sf_image img;
-            float *xi = x + (size_t)i * per;
-            ok[i] = sf_image_load(&img, ds.paths[sel[b0 + i]], NULL, why, sizeof why) == 0;
-            if (ok[i]) {
-                sf_eval_transform(xi, size, img.px, img.w, img.h, 0, NULL);
-                sf_image_free(&img);
-            } else {
-                sf_warn("%s; skipped", why);
-                memset(xi, 0, per * sizeof(float));
-            }
+            ok[i] = sf_image_load(&img[i], ds.paths[sel[b0 + i]], NULL, why, sizeof why) == 0;
+            if (!ok[i]) sf_warn("%s; skipped", why);
         }
-        sf_classify(probs, m, x, nb, flip);
+        sf_ensemble_classify(&e, probs, img, ok, nb, flip);
+        for (int i = 0; i < nb; i++)
+            if (ok[i]) sf_image_free(&img[i]);
         int nk = 0;
         for (int i = 0; i < nb; i++) {
             if (!ok[i]) {
@@ -263,10 +242,9 @@ int sf_cmd_evaluate(int argc, char **argv) {
     free(yt);
     free(yp);
     free(probs);
-    sf_free_aligned(x);
+    free(img);
     free(map);
-    sf_model_free(m);
+    sf_ensemble_free(&e);
     sf_dataset_free(&ds);
-    sf_ckpt_info_free(&ci);
     return rc;
 }

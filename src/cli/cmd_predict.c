@@ -6,8 +6,10 @@
 // numeric order of the competition's imgN names); Kaggle matches rows by Id, so order is cosmetic.
 // An unreadable image still gets a row: the class most frequent in training (from the checkpoint's
 // metadata; else the most frequent prediction), and a warning on stderr names it. --tta flip averages
-// each image's class probabilities with its mirror image's (sf_classify).
+// each image's class probabilities with its mirror image's (sf_classify). --weights a,b,... averages the
+// class probabilities of several checkpoints of the same classes (cli/ensemble.h).
 #include "cli/commands.h"
+#include "cli/ensemble.h"
 #include "cli/options.h"
 #include "cli/placement.h"
 #include "cli/run_dir.h"
@@ -27,7 +29,8 @@
 #include <sys/stat.h>
 
 static const sf_opt_spec spec[] = {
-    {"weights", SF_OPT_STR, NULL, NULL, 0, 0, "checkpoint (.safetensors) written by springfield train"},
+    {"weights", SF_OPT_STR, NULL, NULL, 0, 0,
+     "checkpoint (.safetensors) written by springfield train; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size)"},
     {"images", SF_OPT_STR, NULL, NULL, 0, 0, "folder of images to classify (e.g. testset/)"},
     {"submission", SF_OPT_STR, NULL, NULL, 0, 0, "Kaggle CSV to write (Id,Expected); omitted: print only"},
     {"top", SF_OPT_INT, "1", NULL, 1, 42, "also print the K most likely classes per image to stdout"},
@@ -119,46 +122,26 @@ int sf_cmd_predict(int argc, char **argv) {
         return 2;
     }
     sf_info("%s; cpu profile %s", pl.report, pl.profile);
-    sf_ckpt_info ci;
-    if (sf_ckpt_info_read(&ci, weights, err, sizeof err)) {
-        fprintf(stderr, "springfield predict: %s\n", err);
-        return 1;
-    }
-    const char *arch = sf_opt_str(&o, "model") ? sf_opt_str(&o, "model") : ci.arch;
-    int size = sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : ci.size;
-    int k = ci.n_classes;
-    if (!arch[0] || size <= 0 || k <= 0) {
-        fprintf(stderr, "springfield predict: %s lacks arch/size/n_classes metadata; give --model and --size\n",
-                weights);
-        sf_ckpt_info_free(&ci);
-        return 2;
-    }
+    sf_ensemble e;
     int batch = (int)sf_opt_int(&o, "batch"), top = (int)sf_opt_int(&o, "top");
-    if (top > k) top = k;
-    sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch};
-    // Inference runs one model: its memory goes where the placement says (first-touched by this thread).
-    int node = sf_placement_model_node(&pl);
-    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), node);
-    sf_model *m = sf_model_create(&mc, err, sizeof err);
-    if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), SF_NODE_ANY);
-    if (!m || sf_model_load(m, weights, NULL, err, sizeof err)) {
+    if (sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
+                         0, batch, sf_placement_model_node(&pl), err, sizeof err)) {
         fprintf(stderr, "springfield predict: %s\n", err);
-        if (m) sf_model_free(m);
-        sf_ckpt_info_free(&ci);
         return 1;
     }
+    const sf_ckpt_info ci = e.info;
+    int k = e.k;
+    if (top > k) top = k;
     char **files = NULL;
     int n = list_files(&files, dir);
     if (n <= 0) {
         fprintf(stderr, "springfield predict: no image files in '%s'\n", dir);
-        sf_model_free(m);
-        sf_ckpt_info_free(&ci);
+        sf_ensemble_free(&e);
         return 1;
     }
     int *pred = sf_malloc((size_t)n * sizeof *pred);
     int *ok = sf_malloc((size_t)n * sizeof *ok);
-    size_t per = (size_t)3 * size * size;
-    float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
+    sf_image *img = sf_calloc((size_t)batch, sizeof *img);
     char(*why)[SF_IMAGE_ERR_LEN] = sf_malloc((size_t)batch * SF_IMAGE_ERR_LEN);
     float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
     int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
@@ -171,17 +154,11 @@ int sf_cmd_predict(int argc, char **argv) {
         for (int i = 0; i < nb; i++) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, files[b0 + i]);
-            sf_image img;
-            float *xi = x + (size_t)i * per;
-            ok[b0 + i] = sf_image_load(&img, p, NULL, why[i], SF_IMAGE_ERR_LEN) == 0;
-            if (ok[b0 + i]) {
-                sf_eval_transform(xi, size, img.px, img.w, img.h, 0, NULL);
-                sf_image_free(&img);
-            } else {
-                memset(xi, 0, per * sizeof(float));
-            }
+            ok[b0 + i] = sf_image_load(&img[i], p, NULL, why[i], SF_IMAGE_ERR_LEN) == 0;
         }
-        sf_classify(probs, m, x, nb, flip);
+        sf_ensemble_classify(&e, probs, img, ok + b0, nb, flip);
+        for (int i = 0; i < nb; i++)
+            if (ok[b0 + i]) sf_image_free(&img[i]);
         for (int i = 0; i < nb; i++) {
             const float *prob = probs + (size_t)i * k;
             int j = b0 + i;
@@ -245,17 +222,16 @@ int sf_cmd_predict(int argc, char **argv) {
                     ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "");
         }
     }
-    if (!ci.names) sf_warn("%s has no class_names metadata: predictions are class indices", weights);
+    if (!ci.names) sf_warn("%s has no class_names metadata: predictions are class indices", e.path[0]);
     for (int j = 0; j < n; j++) free(files[j]);
     free(files);
     free(pred);
     free(ok);
-    sf_free_aligned(x);
+    free(img);
     free(why);
     free(probs);
     free(order);
     free(votes);
-    sf_model_free(m);
-    sf_ckpt_info_free(&ci);
+    sf_ensemble_free(&e);
     return rc;
 }

@@ -1,4 +1,5 @@
-// classify.c: softmax of the eval-mode logits, averaged over the image and its mirror (flip TTA).
+// classify.c: softmax of the eval-mode logits, averaged over the image and its mirror (flip TTA), and
+// over several models (an ensemble).
 #include "nn/classify.h"
 
 #include <math.h>
@@ -40,4 +41,14 @@ void sf_classify(float *probs, sf_model *m, float *x, int n, int flip) {
     sf_mirror_rows(x, n, 3, h, w);
     add_softmax(probs, sf_model_forward(m, x, n, false), n, k, scale);
     sf_mirror_rows(x, n, 3, h, w);
+}
+
+void sf_classify_mean(float *probs, sf_model *const *models, float *const *xs, int n_models, int n, int flip,
+                      float *scratch) {
+    const int k = sf_model_config_of(models[0])->n_classes;
+    for (size_t i = 0; i < (size_t)n * k; i++) probs[i] = 0;
+    for (int j = 0; j < n_models; j++) {
+        sf_classify(scratch, models[j], xs[j], n, flip);
+        for (size_t i = 0; i < (size_t)n * k; i++) probs[i] += scratch[i] / (float)n_models;
+    }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_submission.sh: `springfield predict --submission` writes Kaggle's format: header Id,Expected, one
 # row per file in natural name order, class names from the checkpoint, and a row (with a warning) for
-# an unreadable image.
+# an unreadable image; --tta flip and ensembles of several checkpoints.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
@@ -41,4 +41,32 @@ done
 ! cmp -s "$TMP/all-none.txt" "$TMP/all-flip.txt"; check "--tta flip changes the probabilities" $?
 "$SF" predict --weights "$TMP/missing.safetensors" --images "$IMG" --submission "$TMP/x.csv" >/dev/null 2>&1
 [ $? = 1 ] && [ ! -e "$TMP/x.csv" ]; check "missing weights: exit 1, no file" $?
+# An ensemble (--weights a,b): each image's probabilities are the mean of the members', each member at
+# its own input size (a second model trained at 112 px on the same classes).
+"$SF" train --data "$RUN/synthetic-data" --size 112 --epochs 1 --out "$TMP/run112" --checkpoint-minutes 0 --threads 2 \
+    --batch 32 >"$TMP/run112.log" 2>&1
+check "second model at 112 px" $?
+"$SF" predict --weights "$TMP/run112/best.safetensors" --images "$IMG" --top 42 --threads 2 >"$TMP/all-112.txt" 2>/dev/null
+"$SF" predict --weights "$RUN/best.safetensors,$TMP/run112/best.safetensors" --images "$IMG" --submission "$TMP/sub-ens.csv" \
+    --top 42 --threads 2 >"$TMP/all-ens.txt" 2>/dev/null
+check "predict with two checkpoints exits 0" $?
+python3 -c 'import sys
+def rows(f): return {l.split()[0]: {c: float(p) for c, p in zip(l.split()[1::2], l.split()[2::2])} for l in open(f)}
+a, b, e = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[3])
+assert len(e) == 12 and set(e) == set(a)
+worst = max(abs(e[i][c] - (a[i][c] + b[i][c]) / 2) for i in e for c in e[i])
+gap = max(abs(a[i][c] - b[i][c]) for i in e for c in e[i])
+print("ensemble: max |p - mean of members| %.5f, members differ by up to %.4f" % (worst, gap))
+sys.exit(0 if worst < 2e-4 and gap > 5e-4 else 1)' "$TMP/all-none.txt" "$TMP/all-112.txt" "$TMP/all-ens.txt"
+check "the ensemble's probabilities are the mean of its members'" $?
+"$SF" predict --weights "$RUN/best.safetensors,$RUN/best.safetensors" --images "$IMG" --top 42 --threads 2 \
+    >"$TMP/all-twice.txt" 2>/dev/null
+cmp -s "$TMP/all-none.txt" "$TMP/all-twice.txt"; check "a checkpoint twice scores as the checkpoint alone" $?
+mkdir -p "$TMP/two"
+for c in $(ls "$RUN/synthetic-data" | head -2); do cp -r "$RUN/synthetic-data/$c" "$TMP/two/"; done
+"$SF" train --data "$TMP/two" --epochs 1 --out "$TMP/run2" --checkpoint-minutes 0 --threads 2 --batch 32 >"$TMP/run2.log" 2>&1
+"$SF" evaluate --data "$RUN/synthetic-data" --weights "$RUN/best.safetensors,$TMP/run2/best.safetensors" \
+    >/dev/null 2>"$TMP/ens.err"
+[ $? = 1 ] && grep -q "run2/best.safetensors has 2 classes" "$TMP/ens.err"
+check "an ensemble of checkpoints with different classes: exit 1 naming the file" $?
 finish

@@ -1,0 +1,38 @@
+// ensemble.h: the models behind evaluate and predict. --weights names one checkpoint, or several
+// separated by commas; the class probabilities of several are averaged (an ensemble), each model
+// seeing the images at its own input size.
+#ifndef SF_CLI_ENSEMBLE_H
+#define SF_CLI_ENSEMBLE_H
+
+#include "cli/run_dir.h"
+#include "data/image.h"
+#include "nn/model.h"
+
+typedef struct {
+    int n;                // models
+    char **path;          // (n) checkpoint files
+    sf_model **m;         // (n)
+    int *size;            // (n) input size of each model
+    float **x;            // (n) batch at each model's size, (batch,3,size,size)
+    float *scratch;       // (batch,K) one model's probabilities
+    sf_ckpt_info info;    // the first checkpoint's metadata; every one names the same classes
+    int k, batch;
+} sf_ensemble;
+
+// Opens the comma-separated checkpoints in `weights`. arch / size (NULL / 0: each checkpoint's own)
+// override every model; k_default is the class count when a checkpoint does not say. Model memory goes
+// to NUMA node `node` (SF_NODE_ANY: first touch). Returns 0, or -1 with err naming the file and the
+// cause: unreadable, no architecture or size, or classes that differ from the first checkpoint's.
+int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
+                     int node, char *err, size_t errlen);
+
+// probs (nb,K): the mean over the models of their class probabilities (sf_classify, with flip TTA when
+// flip) for the decoded images img; an image with ok[i] == 0 goes in as zeros.
+void sf_ensemble_classify(sf_ensemble *e, float *probs, const sf_image *img, const int *ok, int nb, int flip);
+
+// "a.safetensors" or "a.safetensors + 1 more" for log lines.
+const char *sf_ensemble_name(const sf_ensemble *e, char *buf, size_t n);
+
+void sf_ensemble_free(sf_ensemble *e);
+
+#endif
