@@ -124,10 +124,11 @@ int sf_cmd_predict(int argc, char **argv) {
     sf_info("%s; cpu profile %s", pl.report, pl.profile);
     sf_ensemble e;
     int batch = (int)sf_opt_int(&o, "batch"), top = (int)sf_opt_int(&o, "top");
-    if (sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
-                         0, batch, sf_placement_model_node(&pl), err, sizeof err)) {
+    int erc = sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
+                         0, batch, sf_placement_model_node(&pl), err, sizeof err);
+    if (erc) {
         fprintf(stderr, "springfield predict: %s\n", err);
-        return 1;
+        return erc == -2 ? 2 : 1;
     }
     const sf_ckpt_info ci = e.info;
     int k = e.k;

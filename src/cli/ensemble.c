@@ -52,9 +52,12 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
         }
         const char *a = arch ? arch : ci.arch;
         int sz = size > 0 ? size : ci.size, k = ci.n_classes > 0 ? ci.n_classes : k_default;
-        if (!a[0] || sz <= 0 || k <= 0) {
-            snprintf(err, errlen, "%s lacks arch/size/n_classes metadata; give --model and --size", tok);
-            rc = -1;
+        if (!a[0] || sz <= 0) {
+            snprintf(err, errlen, "%s lacks arch/size metadata; give --model and --size", tok);
+            rc = -2;
+        } else if (k <= 0) {
+            snprintf(err, errlen, "%s lacks n_classes metadata (springfield train writes it)", tok);
+            rc = -2;
         } else if (j > 0 && same_classes(&e->info, &ci, e->k, k, e->path[0], tok, err, errlen)) {
             rc = -1;
         }
@@ -92,7 +95,7 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
     }
     if (rc) {
         sf_ensemble_free(e);
-        return -1;
+        return rc;
     }
     e->scratch = sf_malloc((size_t)batch * e->k * sizeof(float));
     return 0;

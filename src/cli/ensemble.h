@@ -21,8 +21,9 @@ typedef struct {
 
 // Opens the comma-separated checkpoints in `weights`. arch / size (NULL / 0: each checkpoint's own)
 // override every model; k_default is the class count when a checkpoint does not say. Model memory goes
-// to NUMA node `node` (SF_NODE_ANY: first touch). Returns 0, or -1 with err naming the file and the
-// cause: unreadable, no architecture or size, or classes that differ from the first checkpoint's.
+// to NUMA node `node` (SF_NODE_ANY: first touch). Returns 0; -1 with err naming the file and the cause
+// (unreadable, or classes that differ from the first checkpoint's); -2 when a checkpoint lacks the
+// architecture, size or class count and no option gives it (a usage error: exit 2).
 int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
                      int node, char *err, size_t errlen);
 
