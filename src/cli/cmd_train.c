@@ -69,6 +69,9 @@ static const sf_opt_spec spec[] = {
      "(interleave); no binding (off)"},
     {"loader-threads", SF_OPT_INT, "2", NULL, 0, 64, "image decoding threads (0: in the training thread)"},
     {"seed", SF_OPT_INT, "0", NULL, 0, 4e18, "seed of initialisation, split, sampler and augmentation"},
+    {"split-seed", SF_OPT_INT, NULL, NULL, 0, 4e18,
+     "seed of the validation split only (default: --seed); another --seed on the same split gives an "
+     "ensemble member that evaluate --run can score"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions: bit-reproducible runs"},
     {"init", SF_OPT_STR, NULL, NULL, 0, 0, "start from these weights (.safetensors)"},
     {"freeze", SF_OPT_STR, NULL, NULL, 0, 0, "freeze parameters matching glob(s), e.g. 'conv*,layer1*'"},
@@ -341,7 +344,8 @@ int sf_cmd_train(int argc, char **argv) {
     }
     int k = ds.n_classes;
     sf_split split;
-    sf_split_stratified(&split, &ds, (float)sf_opt_float(&o, "val-split"), seed, 0);
+    uint64_t split_seed = sf_opt_set(&o, "split-seed") ? (uint64_t)sf_opt_int(&o, "split-seed") : seed;
+    sf_split_stratified(&split, &ds, (float)sf_opt_float(&o, "val-split"), split_seed, 0);
     sf_loader_cfg lc = sf_loader_defaults(size, batch);
     lc.threads = (int)sf_opt_int(&o, "loader-threads");
     lc.augment = augment;

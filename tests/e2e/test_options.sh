@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 "$SF" train --help >"$TMP/help.txt" 2>&1; check "train --help exits 0" $?
 miss=0
-for o in data model size batch epochs lr optimizer amsgrad val-split balance augment threads seed deterministic \
+for o in data model size batch epochs lr optimizer amsgrad val-split balance augment threads seed split-seed deterministic \
          init freeze out resume checkpoint-minutes cache; do
     grep -q -- "--\(\[no-\]\)\?$o\b" "$TMP/help.txt" || { echo "    --help lacks --$o"; miss=1; }
 done

@@ -44,4 +44,18 @@ nval=$(sed -n 's/.*(\([0-9]*\) images).*/\1/p' "$TMP/train.log" | tail -1)
 grep -q "validation split of $RUN: $nval images" "$TMP/evalrun.txt"; check "evaluate --run uses the run's $nval validation images" $?
 awk -v a="${acc:-0}" -v b="${racc:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
 check "evaluate --run reproduces the best val_acc ($racc vs $acc)" $?
+
+# --split-seed: a run with another --seed on the same validation split (an ensemble member). evaluate --run
+# of that run must draw the first run's split, so the first run's weights score what they scored there.
+RUN2=$TMP/other-seed
+"$SF" train --data "$RUN/synthetic-data" --out "$RUN2" --epochs 1 --batch 32 --threads 2 --seed 1 --split-seed 0 \
+    --checkpoint-minutes 0 >"$TMP/train2.log" 2>&1
+check "train --seed 1 --split-seed 0 exits 0" $?
+grep -q '"split-seed": 0' "$RUN2/config.json" && grep -q '"seed": 1' "$RUN2/config.json"
+check "config.json records seed and split-seed" $?
+"$SF" evaluate --run "$RUN2" --weights "$RUN/best.safetensors" --threads 2 --no-matrix >"$TMP/evalrun2.txt" 2>&1
+check "evaluate --run of the split-seed run exits 0" $?
+racc2=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun2.txt")
+grep -q "(seed 0, fraction" "$TMP/evalrun2.txt" && awk -v a="${acc:-0}" -v b="${racc2:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
+check "evaluate --run of the split-seed run draws the first run's split ($racc2 vs $acc)" $?
 finish
