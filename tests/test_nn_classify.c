@@ -103,12 +103,12 @@ Test(nn_classify, ensemble_is_the_mean_of_its_members) {
     float *x0 = random_batch(), *x1 = sf_aligned_alloc((size_t)N * 3 * S2 * S2 * sizeof(float));  // x1 is (N,3,S2,S2)
     for (size_t i = 0; i < (size_t)N * 3 * S2 * S2; i++) x1[i] = 0.5f * sinf(0.37f * (float)i);
     float *xs[2] = {x0, x1};
-    float p[N * K], one[N * K], a[N * K], b[N * K], scratch[N * K];
+    float p[N * K], one[N * K], a[N * K], b[N * K];
     for (int flip = 0; flip <= 1; flip++) {
         sf_classify(a, m[0], x0, N, flip);
         sf_classify(b, m[1], x1, N, flip);
-        sf_classify_mean(p, m, xs, 2, N, flip, scratch);
-        sf_classify_mean(one, m, xs, 1, N, flip, scratch);
+        sf_classify_mean(p, m, xs, 2, N, flip);
+        sf_classify_mean(one, m, xs, 1, N, flip);
         double worst = 0, worst1 = 0, gap = 0;
         for (int i = 0; i < N * K; i++) {
             worst = fmax(worst, fabs(p[i] - 0.5 * ((double)a[i] + b[i])));

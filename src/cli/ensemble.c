@@ -97,7 +97,6 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
         sf_ensemble_free(e);
         return rc;
     }
-    e->scratch = sf_malloc((size_t)batch * e->k * sizeof(float));
     return 0;
 }
 
@@ -112,7 +111,7 @@ void sf_ensemble_classify(sf_ensemble *e, float *probs, const sf_image *img, con
             else memset(xi, 0, per * sizeof(float));
         }
     }
-    sf_classify_mean(probs, e->m, e->x, e->n, nb, flip, e->scratch);
+    sf_classify_mean(probs, e->m, e->x, e->n, nb, flip);
 }
 
 const char *sf_ensemble_name(const sf_ensemble *e, char *buf, size_t n) {
@@ -131,7 +130,6 @@ void sf_ensemble_free(sf_ensemble *e) {
     free(e->m);
     free(e->size);
     free(e->x);
-    free(e->scratch);
     sf_ckpt_info_free(&e->info);
     memset(e, 0, sizeof *e);
 }

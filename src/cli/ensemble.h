@@ -14,7 +14,6 @@ typedef struct {
     sf_model **m;         // (n)
     int *size;            // (n) input size of each model
     float **x;            // (n) batch at each model's size, (batch,3,size,size)
-    float *scratch;       // (batch,K) one model's probabilities
     sf_ckpt_info info;    // the first checkpoint's metadata; every one names the same classes
     int k, batch;
 } sf_ensemble;

@@ -240,17 +240,18 @@ static long busiest_rows(int n, int c, int ng, int rows, int nthr) {
 // rows than the best such chunk's.
 static void balance_rows(conv_dir *d, int n, int nthr) {
     if (nthr < 2 || d->chunk < 2) return;
-    int ng = cdiv(d->out_nb, d->ocb), lo = cdiv(d->chunk, 2);
-    long best = -1;
-    for (int c = d->chunk; c >= lo; c--) {
-        long w = busiest_rows(n, c, ng, d->out_h, nthr);
-        if (best < 0 || w < best) best = w;
+    const int ng = cdiv(d->out_nb, d->ocb), hi = d->chunk, lo = cdiv(hi, 2);
+    long *rows = sf_malloc(sizeof(long) * (size_t)(hi - lo + 1)), best = -1;  // rows[hi - c]: chunk c's busiest
+    for (int c = hi; c >= lo; c--) {
+        rows[hi - c] = busiest_rows(n, c, ng, d->out_h, nthr);
+        if (best < 0 || rows[hi - c] < best) best = rows[hi - c];
     }
-    for (int c = d->chunk; c >= lo; c--)
-        if (busiest_rows(n, c, ng, d->out_h, nthr) * 100 <= best * 102) {
+    for (int c = hi; c >= lo; c--)
+        if (rows[hi - c] * 100 <= best * 102) {
             d->chunk = c;
-            return;
+            break;
         }
+    free(rows);
 }
 
 static void dir_alloc_maps(conv_dir *d, int kh, int kw) {

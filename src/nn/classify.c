@@ -31,11 +31,11 @@ static void add_softmax(float *probs, const float *logits, int n, int k, float s
     }
 }
 
-void sf_classify(float *probs, sf_model *m, float *x, int n, int flip) {
+// probs (N,K) += scale * the softmax of model m on x, or with flip the mean of it on x and on x mirrored.
+static void classify_add(float *probs, sf_model *m, float *x, int n, int flip, float scale) {
     const sf_model_config *c = sf_model_config_of(m);
     const int k = c->n_classes, h = c->in_h, w = c->in_w;
-    for (size_t i = 0; i < (size_t)n * k; i++) probs[i] = 0;
-    float scale = flip ? 0.5f : 1.0f;
+    if (flip) scale *= 0.5f;
     add_softmax(probs, sf_model_forward(m, x, n, false), n, k, scale);  // logits (N,K)
     if (!flip) return;
     sf_mirror_rows(x, n, 3, h, w);
@@ -43,12 +43,14 @@ void sf_classify(float *probs, sf_model *m, float *x, int n, int flip) {
     sf_mirror_rows(x, n, 3, h, w);
 }
 
-void sf_classify_mean(float *probs, sf_model *const *models, float *const *xs, int n_models, int n, int flip,
-                      float *scratch) {
+void sf_classify(float *probs, sf_model *m, float *x, int n, int flip) {
+    const int k = sf_model_config_of(m)->n_classes;
+    for (size_t i = 0; i < (size_t)n * k; i++) probs[i] = 0;
+    classify_add(probs, m, x, n, flip, 1.0f);
+}
+
+void sf_classify_mean(float *probs, sf_model *const *models, float *const *xs, int n_models, int n, int flip) {
     const int k = sf_model_config_of(models[0])->n_classes;
     for (size_t i = 0; i < (size_t)n * k; i++) probs[i] = 0;
-    for (int j = 0; j < n_models; j++) {
-        sf_classify(scratch, models[j], xs[j], n, flip);
-        for (size_t i = 0; i < (size_t)n * k; i++) probs[i] += scratch[i] / (float)n_models;
-    }
+    for (int j = 0; j < n_models; j++) classify_add(probs, models[j], xs[j], n, flip, 1.0f / (float)n_models);
 }

@@ -13,9 +13,8 @@ void sf_classify(float *probs, sf_model *m, float *x, int n, int flip);
 
 // An ensemble: probs (N,K) = the mean over n_models models of sf_classify(model j, xs[j]), where xs[j]
 // (N,3,Hj,Wj) is the batch at model j's input size (mirrored and restored in place with flip). The
-// models must have the same K; scratch holds (N,K) floats.
-void sf_classify_mean(float *probs, sf_model *const *models, float *const *xs, int n_models, int n, int flip,
-                      float *scratch);
+// models must have the same K.
+void sf_classify_mean(float *probs, sf_model *const *models, float *const *xs, int n_models, int n, int flip);
 
 // Mirrors each row of x (N,C,H,W) left-right in place. On an evaluation tensor this gives exactly what
 // sf_eval_transform(flip = 1) writes (it mirrors its resized output), without decoding the image again.
