@@ -362,3 +362,57 @@ Test(data_augment, tiny_sources) {
             sf_eval_transform(out, 16, src, w, h, rep & 1, NULL);
         }
 }
+
+// Random erasing against torchvision's RandomErasing(p, scale=(0.02, 0.33), ratio=(0.3, 3.3)) rules: the
+// rate of boxes, every box strictly inside the image, its area and aspect within the ranges (up to the
+// rounding of its sides), and their means where uniform and log-uniform draws put them.
+Test(augment, erase_draws_follow_random_erasing) {
+    enum { S = 96, DRAWS = 20000 };
+    sf_rng r;
+    sf_rng_seed(&r, 77, 5);
+    int hits = 0;
+    double area_sum = 0, log_aspect_sum = 0;
+    for (int i = 0; i < DRAWS; i++) {
+        int box[4];
+        if (!sf_erase_draw(box, 0.5f, S, &r)) continue;
+        hits++;
+        const int x = box[0], y = box[1], w = box[2], h = box[3];
+        cr_assert(x >= 0 && y >= 0 && w >= 1 && h >= 1 && w < S && h < S && x + w <= S && y + h <= S,
+                  "box %d,%d %dx%d outside %dx%d", x, y, w, h, S, S);
+        // Sides are rounded from sqrt(area * aspect), so allow a pixel on each.
+        double amax = (sqrt(0.33 * S * S * 3.3) + 1) * (sqrt(0.33 * S * S / 0.3) + 1);
+        cr_assert((double)w * h <= amax && (double)(w + 1) * (h + 1) >= 0.02 * S * S, "box %dx%d area", w, h);
+        cr_assert((double)h / (w + 1) <= 3.3 && (double)(h + 1) / w >= 0.3, "box %dx%d aspect", w, h);
+        area_sum += (double)w * h / (S * S);
+        log_aspect_sum += log((double)h / w);
+    }
+    double rate = (double)hits / DRAWS, mean_area = area_sum / hits, mean_log_aspect = log_aspect_sum / hits;
+    cr_log_info("erase p 0.5: rate %.4f, mean area %.4f of the image, mean log(h/w) %.4f", rate, mean_area,
+                mean_log_aspect);
+    // A few draws find no box that fits in 10 tries (tall or wide boxes of a large area), so the rate is a
+    // little under p; the mean area is under 0.175 for the same reason. log(h/w) is symmetric about 0.
+    cr_assert(rate > 0.47 && rate <= 0.51, "rate %.4f", rate);
+    cr_assert(mean_area > 0.15 && mean_area < 0.18, "mean area %.4f", mean_area);
+    cr_assert(fabs(mean_log_aspect) < 0.03, "mean log aspect %.4f", mean_log_aspect);
+    // p = 0 never erases and p = 1 always finds a box on a reasonable image.
+    int box[4], none = 0, all = 0;
+    for (int i = 0; i < 1000; i++) none += sf_erase_draw(box, 0.0f, S, &r), all += sf_erase_draw(box, 1.0f, S, &r);
+    cr_assert_eq(none, 0);
+    cr_assert_gt(all, 950);
+}
+
+Test(augment, erase_apply_zeroes_exactly_the_box) {
+    enum { S = 17 };
+    float t[3 * S * S];
+    for (int i = 0; i < 3 * S * S; i++) t[i] = 1.0f + (float)i;
+    const int box[4] = {3, 5, 6, 4};  // x, y, w, h
+    sf_erase_apply(t, S, box);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                int inside = x >= 3 && x < 9 && y >= 5 && y < 9;
+                float v = t[(c * S + y) * S + x];
+                cr_assert(inside ? v == 0.0f : v == 1.0f + (float)((c * S + y) * S + x), "c %d y %d x %d: %g", c, y, x,
+                          v);
+            }
+}

@@ -325,3 +325,32 @@ Test(data_loader, empty_list_gives_empty_epochs) {
     cr_assert_eq(sf_loader_next(l, &b), 0);
     sf_loader_destroy(l);
 }
+
+// Erasing draws from its own stream: with erase = 1 every training row is the row without erasing except
+// for one box of zeros, so the crops, flips and rotations are those of the run without it.
+Test(data_loader, erasing_only_adds_boxes) {
+    sf_loader_cfg c = train_cfg(2);
+    run_out plain = run(&c, 1);
+    c.aug.erase_p = 1.0f;
+    run_out erased = run(&c, 1);
+    cr_assert_eq(plain.rows, erased.rows);
+    cr_assert(!memcmp(plain.idx, erased.idx, sizeof(int) * plain.rows), "erasing changed the sample order");
+    long changed = 0, rows_with_box = 0;
+    for (int r = 0; r < plain.rows; r++) {
+        long here = 0;
+        for (size_t i = 0; i < (size_t)3 * S * S; i++) {
+            float a = plain.x[(size_t)r * 3 * S * S + i], b = erased.x[(size_t)r * 3 * S * S + i];
+            if (a != b) {
+                cr_assert(b == 0.0f, "row %d: pixel %zu changed to %g, not erased", r, i, b);
+                here++;
+            }
+        }
+        changed += here;
+        rows_with_box += here > 0;
+    }
+    cr_log_info("erase 1: %ld of %d rows have a box, %.1f%% of the pixels zeroed", rows_with_box, plain.rows,
+                100.0 * changed / ((double)plain.rows * 3 * S * S));
+    cr_assert_gt(rows_with_box, plain.rows * 9 / 10);
+    run_free(&plain);
+    run_free(&erased);
+}

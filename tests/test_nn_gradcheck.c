@@ -13,7 +13,7 @@
 
 static float loss_at(sf_model *m, const float *x, const int64_t *labels, int n) {
     const float *y = sf_model_forward(m, x, n, true);
-    return sf_softmax_xent(NULL, NULL, y, labels, n, sf_model_config_of(m)->n_classes);
+    return sf_softmax_xent(NULL, NULL, y, labels, n, sf_model_config_of(m)->n_classes, 0.0f);
 }
 
 // (L(w0 + h v) - L(w0 - h v)) / 2h for parameter p; restores w0.

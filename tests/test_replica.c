@@ -34,9 +34,11 @@
 #define LOSS_RTOL 1e-5
 #define GRAD_RTOL 1e-5
 
+static float g_eps = 0.0f;  // label smoothing of every model below (config and the reference's loss)
+
 static sf_model_config config(int batch) {
     return (sf_model_config){.arch = "simple", .n_classes = K, .in_h = SIZE, .in_w = SIZE, .max_batch = batch,
-                             .deterministic = true, .seed = 11};
+                             .deterministic = true, .seed = 11, .label_smoothing = g_eps};
 }
 
 // SGD with momentum: unlike Adam its step is proportional to the gradient, so a wrong scale shows.
@@ -224,7 +226,7 @@ static void run_reference(float *losses, float **grad0, float **params, size_t *
         double loss = 0;
         for (int i = 0; i < 2; i++) {
             const float *lg = sf_model_forward(m[i], x + (size_t)i * h * PER, h, true);
-            loss += (double)sf_softmax_xent(dl, NULL, lg, y + i * h, h, K) * h;
+            loss += (double)sf_softmax_xent(dl, NULL, lg, y + i * h, h, K, g_eps) * h;
             for (int j = 0; j < h * K; j++) dl[j] *= (float)h / (float)n;
             sf_model_backward(m[i], dl);
         }
@@ -271,6 +273,37 @@ Test(replica, two_replicas_match_the_per_replica_reference) {
     cr_assert(memcmp(pa, pb, na * sizeof(float)) == 0, "final weights differ");
     free(pa);
     free(pb);
+    free(ga);
+    free(gb);
+}
+
+// Label smoothing reaches the loss of both the replicas and the plain model (the config carries it): two
+// replicas match the per-replica reference bit for bit and one model on a doubled batch, and the plain
+// model's loss is not the one without smoothing.
+Test(replica, label_smoothing_reaches_replicas_and_model) {
+    float a[STEPS], b[STEPS], a2[STEPS], c2[STEPS], plain0[STEPS], *pa, *pb, *pa2, *ga = NULL, *gb = NULL;
+    size_t na, nb, na2;
+    run_plain(plain0, NULL, 8, true, sgd());
+    g_eps = 0.1f;
+    run_replicas(a, &ga, &pa, &na, 2, 8, false, sgd());
+    sf_set_threads(1);
+    run_reference(b, &gb, &pb, &nb, 8, sgd());
+    sf_set_threads(0);
+    run_replicas(a2, NULL, &pa2, &na2, 2, 8, true, sgd());
+    run_plain(c2, NULL, 8, true, sgd());
+    g_eps = 0.0f;
+    for (int s = 0; s < STEPS; s++)
+        cr_log_info("step %d, eps 0.1: loss %.9g (2 replicas) %.9g (reference); doubled batch %.9g (2 replicas) %.9g "
+                    "(1 model), %.9g (1 model, eps 0)", s, a[s], b[s], a2[s], c2[s], plain0[s]);
+    cr_assert(memcmp(a, b, sizeof a) == 0, "replica losses differ from the reference's");
+    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "first-step gradients differ");
+    for (int s = 0; s < STEPS; s++) cr_assert(rel(a2[s], c2[s]) <= LOSS_RTOL, "step %d: %.9g vs %.9g", s, a2[s], c2[s]);
+    // At the start the softmax is near uniform, where smoothing changes little; by the last step it shows.
+    cr_assert(rel(c2[STEPS - 1], plain0[STEPS - 1]) > 100 * LOSS_RTOL, "smoothing did not change the loss: %.9g",
+              c2[STEPS - 1]);
+    free(pa);
+    free(pb);
+    free(pa2);
     free(ga);
     free(gb);
 }

@@ -60,7 +60,10 @@ static const sf_opt_spec spec[] = {
     {"val-split", SF_OPT_FLOAT, "0.25", NULL, 0.01, 0.9, "validation fraction (stratified)"},
     {"balance", SF_OPT_CHOICE, NULL, "oversample|weighted|none", 0, 0,
      "class balancing (default oversample; synthetic demo weighted, to keep it short)"},
-    {"augment", SF_OPT_STR, DEFAULT_AUGMENT, NULL, 0, 0, "rot=DEG,flip=P,scale=LO:HI,ratio=LO:HI, or none"},
+    {"augment", SF_OPT_STR, DEFAULT_AUGMENT, NULL, 0, 0,
+     "rot=DEG,flip=P,scale=LO:HI,ratio=LO:HI[,erase=P] (erase: random erasing), or none"},
+    {"label-smoothing", SF_OPT_FLOAT, "0", NULL, 0, 1,
+     "training loss target (1 - eps) on the label + eps/K on every class, as F.cross_entropy's label_smoothing"},
     {"patience", SF_OPT_INT, "2", NULL, 0, 1000, "ReduceLROnPlateau patience (epochs)"},
     {"factor", SF_OPT_FLOAT, "0.1", NULL, 1e-6, 0.999999, "ReduceLROnPlateau factor"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "compute threads (0: one per core, or OMP_NUM_THREADS)"},
@@ -121,6 +124,7 @@ static int parse_augment(sf_augment_cfg *cfg, int *enabled, const char *s, char 
         else if (kl == 5 && !strncmp(p, "scale", 5) && lo > 0 && lo <= hi && hi <= 1)
             cfg->scale_min = lo, cfg->scale_max = hi;
         else if (kl == 5 && !strncmp(p, "ratio", 5) && lo > 0 && lo <= hi) cfg->ratio_min = lo, cfg->ratio_max = hi;
+        else if (kl == 5 && !strncmp(p, "erase", 5) && lo >= 0 && lo <= 1) cfg->erase_p = lo;
         else break;
         const char *comma = strchr(eq, ',');
         if (!comma) return 0;
@@ -128,7 +132,7 @@ static int parse_augment(sf_augment_cfg *cfg, int *enabled, const char *s, char 
     }
     snprintf(err, errlen,
              "--augment: cannot read '%s'; use none or rot=DEG(0..180),flip=P(0..1),scale=LO:HI(0<LO<=HI<=1),"
-             "ratio=LO:HI",
+             "ratio=LO:HI,erase=P(0..1)",
              s);
     return -1;
 }
@@ -364,7 +368,8 @@ int sf_cmd_train(int argc, char **argv) {
     sf_loader *val_ld = sf_loader_create(&ds, split.val, split.n_val, &vc);
 
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch,
-                          .deterministic = sf_opt_flag(&o, "deterministic"), .seed = seed};
+                          .deterministic = sf_opt_flag(&o, "deterministic"), .seed = seed,
+                          .label_smoothing = (float)sf_opt_float(&o, "label-smoothing")};
     // One replica per NUMA group; the optimizer, checkpoints and loads work on the master (replica 0).
     sf_replicas *reps = sf_replicas_create(&mc, sf_topology_get(), &pl.plan, NULL, err, sizeof err);
     if (!reps) {

@@ -12,7 +12,7 @@ const float sf_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 const float sf_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
 sf_augment_cfg sf_augment_defaults(void) {
-    sf_augment_cfg c = {15.0f, 0.5f, 0.08f, 1.0f, 3.0f / 4.0f, 4.0f / 3.0f};
+    sf_augment_cfg c = {15.0f, 0.5f, 0.08f, 1.0f, 3.0f / 4.0f, 4.0f / 3.0f, 0.0f};
     return c;
 }
 
@@ -75,6 +75,31 @@ void sf_augment_draw(sf_augment_params *p, const sf_augment_cfg *cfg, int w, int
     p->crop_h = ch;
     p->crop_x = (W - cw) / 2;
     p->crop_y = (H - ch) / 2;
+}
+
+int sf_erase_draw(int box[4], float p, int s, sf_rng *rng) {
+    if (!(sf_rng_uniform(rng) < p)) return 0;
+    const double area = (double)s * s, lr0 = log(0.3), lr1 = log(3.3);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * sf_rng_uniform_range(rng, 0.02f, 0.33f);
+        double aspect = exp(sf_rng_uniform_range(rng, (float)lr0, (float)lr1));  // h / w
+        int h = (int)lround(sqrt(target * aspect)), w = (int)lround(sqrt(target / aspect));
+        if (!(h < s && w < s) || h < 1 || w < 1) continue;
+        box[1] = (int)sf_rng_below(rng, (uint32_t)(s - h + 1));
+        box[0] = (int)sf_rng_below(rng, (uint32_t)(s - w + 1));
+        box[2] = w;
+        box[3] = h;
+        return 1;
+    }
+    return 0;
+}
+
+void sf_erase_apply(float *out, int s, const int box[4]) {
+    for (int c = 0; c < 3; c++)
+        for (int y = box[1]; y < box[1] + box[3]; y++) {
+            float *row = out + ((size_t)c * s + y) * s + box[0];
+            for (int x = 0; x < box[2]; x++) row[x] = 0.0f;
+        }
 }
 
 void sf_augment_affine(sf_affine *a, const sf_augment_params *p, int w, int h, int s) {

@@ -23,9 +23,10 @@ typedef struct {
     float flip_p;               // horizontal flip probability
     float scale_min, scale_max; // crop area as a fraction of the (rotated) image
     float ratio_min, ratio_max; // crop aspect w/h, drawn log-uniformly
+    float erase_p;              // random erasing probability (sf_erase_draw); 0 disables
 } sf_augment_cfg;
 
-// rot 15, flip 0.5, scale (0.08, 1), ratio (3/4, 4/3).
+// rot 15, flip 0.5, scale (0.08, 1), ratio (3/4, 4/3), no erasing.
 sf_augment_cfg sf_augment_defaults(void);
 
 // One draw of the random parameters for a w x h source image.
@@ -59,6 +60,14 @@ void sf_warp_normalize(float *out, int s, const uint8_t *src, int w, int h, cons
 // reads for these arguments (with a pixel to spare against rounding), clamped to the image; possibly empty.
 // The loader decodes only this part of a JPEG.
 void sf_warp_source_box(int box[4], const sf_affine *a, int s, int w, int h);
+
+// Random erasing, torchvision's RandomErasing(p, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0) after
+// Normalize: with probability p, a box of 2-33% of the S x S area with aspect h/w log-uniform in
+// [0.3, 3.3], up to 10 tries to fit strictly inside (else nothing). box = {x, y, w, h}; returns 1 when
+// a box was drawn.
+int sf_erase_draw(int box[4], float p, int s, sf_rng *rng);
+// out (3,S,S): the box set to 0 in every channel (after normalisation: the ImageNet mean colour).
+void sf_erase_apply(float *out, int s, const int box[4]);
 
 // Evaluation: out (3,S,S) = normalise(resize(src to S x S)), mirrored when flip. scratch holds
 // sf_eval_scratch_bytes(s, w, h) bytes or is NULL.

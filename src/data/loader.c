@@ -220,6 +220,13 @@ static void transform(sf_loader *l, worker_ws *w, float *row, const sf_image *im
         if (plan && plan->drawn) a = plan->a;
         else draw_affine(l, &a, pos, img->w, img->h);
         sf_warp_normalize(row, s, img->px, img->w, img->h, &a);
+        if (l->cfg.aug.erase_p > 0.0f) {
+            // Its own stream of (seed, epoch, pos), so erasing leaves the geometric draws as they were.
+            sf_rng r;
+            sf_rng_seed(&r, sf_hash64(l->cfg.seed, (uint64_t)l->epoch, (uint64_t)pos), 0xe7a5eu);
+            int box[4];
+            if (sf_erase_draw(box, l->cfg.aug.erase_p, s, &r)) sf_erase_apply(row, s, box);
+        }
     } else {
         void *scratch = ws_scratch(w, sf_eval_scratch_bytes(s, img->w, img->h));
         sf_eval_transform(row, s, img->px, img->w, img->h, l->cfg.eval_flip, scratch);

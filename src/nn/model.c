@@ -79,7 +79,8 @@ float sf_model_loss_backward(sf_model *m, const int64_t *labels, float *probs) {
     sf_graph *g = &m->g;
     if (!g->have_train_forward) sf_die("loss_backward needs a train-mode forward first");
     int n = g->last_n, k = m->cfg.n_classes;
-    float loss = sf_softmax_xent(g->dlogits, probs, g->tensors[g->n_tensors - 1].data, labels, n, k);
+    float loss = sf_softmax_xent(g->dlogits, probs, g->tensors[g->n_tensors - 1].data, labels, n, k,
+                                 m->cfg.label_smoothing);
     sf_graph_backward(g, n, g->dlogits);
     return loss;
 }

@@ -36,6 +36,7 @@ typedef struct {
     int max_batch;        // largest batch forward will be called with
     bool deterministic;   // passed to the conv plans (fixed-order reductions: bit-reproducible runs)
     uint64_t seed;        // initialisation (PyTorch's default init schemes, drawn from sf_rng)
+    float label_smoothing;  // the training loss's (sf_model_loss_backward), as F.cross_entropy's; 0: none
 } sf_model_config;
 
 typedef struct sf_model sf_model;
@@ -57,7 +58,7 @@ const float *sf_model_forward(sf_model *m, const float *x, int n, bool train);
 // dlogits (N,K) = d loss / d logits. Gradients are overwritten, not accumulated.
 void sf_model_backward(sf_model *m, const float *dlogits);
 // Fused: mean softmax cross-entropy of the last train-mode forward's logits against labels (N) in
-// [0,K), then the backward pass. Returns the loss. probs (N,K) [may be NULL] gets the softmax.
+// [0,K) (smoothed by the config's label_smoothing), then the backward pass. Returns the loss. probs (N,K) [may be NULL] gets the softmax.
 float sf_model_loss_backward(sf_model *m, const int64_t *labels, float *probs);
 
 // Parameters (trainable, with grad) and buffers (running_mean, running_var, num_batches_tracked), in

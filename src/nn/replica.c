@@ -134,7 +134,7 @@ static void job_backward(sf_replicas *r, int g) {
     }
     const float *lg = r->logits + (size_t)r->start[g] * (size_t)k;  // (n,K)
     float *dl = r->dlogits[g];                                       // (n,K)
-    r->loss[g] = sf_softmax_xent(dl, NULL, lg, r->labels + r->start[g], n, k);
+    r->loss[g] = sf_softmax_xent(dl, NULL, lg, r->labels + r->start[g], n, k, r->cfg.label_smoothing);
     // d(mean over n_total)/d(logits) = d(mean over n)/d(logits) * n / n_total.
     const float scale = (float)n / (float)r->n_total;
     for (size_t i = 0; i < (size_t)n * (size_t)k; i++) dl[i] *= scale;

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/../.." || exit 1
 
 "$SF" train --help >"$TMP/help.txt" 2>&1; check "train --help exits 0" $?
 miss=0
-for o in data model size batch epochs lr optimizer amsgrad val-split balance augment threads seed split-seed deterministic \
-         init freeze out resume checkpoint-minutes cache; do
+for o in data model size batch epochs lr optimizer amsgrad val-split balance augment label-smoothing threads seed split-seed \
+         deterministic init freeze out resume checkpoint-minutes cache; do
     grep -q -- "--\(\[no-\]\)\?$o\b" "$TMP/help.txt" || { echo "    --help lacks --$o"; miss=1; }
 done
 check "train --help lists every option" $miss
@@ -35,6 +35,8 @@ expect_error "bad optimizer" "adamw|sgd" train --optimizer adam
 expect_error "amsgrad value" "on/off" train --amsgrad=maybe
 expect_error "missing value" "needs a value" train --epochs
 expect_error "bad augment" "rot=DEG" train --augment rot=500
+expect_error "erase probability above 1" "erase=P" train --augment rot=15,erase=2
+expect_error "label smoothing above 1" "number in \[0, 1\]" train --label-smoothing 1.5
 expect_error "stray argument" "unexpected argument" train data/
 expect_error "resume of nothing" "cannot read" train --resume "$TMP/nothing"
 

@@ -98,10 +98,10 @@ def linear_case(case, n, i, o):
     save(case, x=x, w=w, b=b, y=y, dy=dy, dx=dx, dw=dw, db=db)
 
 
-def xent_case(case, n, k, scale):
+def xent_case(case, n, k, scale, smoothing=0.0):
     z = randn(n, k, scale=scale).requires_grad_()
     t = torch.randint(0, k, (n,), generator=g)
-    loss = F.cross_entropy(z, t)
+    loss = F.cross_entropy(z, t, label_smoothing=smoothing)
     (dz,) = torch.autograd.grad(loss, z)
     save(case, logits=z, labels=t, loss=loss.reshape(1), dlogits=dz)
 
@@ -137,6 +137,9 @@ def main():
     # Logits large enough that exp() overflows without the max shift.
     xent_case("xent_large_n3", 3, 42, 200.0)
     xent_case("xent_n64", 64, 42, 3.0)
+    # Label smoothing (train --label-smoothing): the target is (1 - eps) one-hot + eps / K.
+    xent_case("xent_ls10_n64", 64, 42, 3.0, smoothing=0.1)
+    xent_case("xent_ls30_large_n3", 3, 42, 200.0, smoothing=0.3)
 
 
 if __name__ == "__main__":
