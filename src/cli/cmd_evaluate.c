@@ -54,7 +54,8 @@ static const sf_opt_spec spec[] = {
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
 // What --run needs from RUN/config.json: the data folder (a demo run's synthetic-data), the split's
-// seed ("split-seed" where the run set one, else "seed") and the validation fraction. Returns 0, or 1 with the reason in err.
+// seed ("split-seed" where the run set one, else "seed") and the validation fraction. Returns 0, or 1
+// with the reason in err.
 static int run_split_config(char *dir, size_t dirlen, uint64_t *seed, double *val_frac, const char *run, char *err,
                             size_t errlen) {
     char path[4096];
@@ -65,7 +66,8 @@ static int run_split_config(char *dir, size_t dirlen, uint64_t *seed, double *va
         snprintf(err, errlen, "%.600s: %.300s", path, je.text);
         return 1;
     }
-    json_t *data = json_object_get(j, "data"), *sd = json_object_get(j, "split-seed"), *vf = json_object_get(j, "val-split");
+    json_t *data = json_object_get(j, "data"), *sd = json_object_get(j, "split-seed");
+    json_t *vf = json_object_get(j, "val-split");
     if (!json_is_integer(sd)) sd = json_object_get(j, "seed");
     int rc = 0;
     if (!json_is_integer(sd) || !json_is_number(vf) || !(json_is_string(data) || json_is_null(data) || !data)) {
