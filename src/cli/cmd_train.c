@@ -30,6 +30,7 @@
 #include "data/split.h"
 #include "data/synth.h"
 #include "nn/adamw.h"
+#include "nn/cosine.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
 #include "nn/plateau.h"
@@ -66,6 +67,11 @@ static const sf_opt_spec spec[] = {
      "training loss target (1 - eps) on the label + eps/K on every class, as F.cross_entropy's label_smoothing"},
     {"patience", SF_OPT_INT, "2", NULL, 0, 1000, "ReduceLROnPlateau patience (epochs)"},
     {"factor", SF_OPT_FLOAT, "0.1", NULL, 1e-6, 0.999999, "ReduceLROnPlateau factor"},
+    {"schedule", SF_OPT_CHOICE, "plateau", "plateau|cosine", 0, 0,
+     "learning-rate schedule: ReduceLROnPlateau on the validation loss (--patience, --factor), or cosine "
+     "decay per step from --lr to --min-lr over --epochs, after --warmup-epochs of linear warmup"},
+    {"warmup-epochs", SF_OPT_FLOAT, "0", NULL, 0, 1000, "cosine: epochs of linear warmup from lr/W to lr (W steps)"},
+    {"min-lr", SF_OPT_FLOAT, "0", NULL, 0, 1e12, "cosine: the learning rate at the end of --epochs"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "compute threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "NUMA placement: a model replica per node, threads bound (auto); one model, memory interleaved "
@@ -300,6 +306,18 @@ int sf_cmd_train(int argc, char **argv) {
         json_decref(pool);
         return 2;
     }
+    const bool cosine = !strcmp(sf_opt_str(&o, "schedule"), "cosine");
+    const double warmup_epochs = sf_opt_float(&o, "warmup-epochs"), min_lr = sf_opt_float(&o, "min-lr");
+    if (!cosine && (warmup_epochs > 0 || min_lr > 0)) {
+        fprintf(stderr, "springfield train: --warmup-epochs and --min-lr belong to --schedule cosine\n");
+        json_decref(pool);
+        return 2;
+    }
+    if (min_lr > sf_opt_float(&o, "lr")) {
+        fprintf(stderr, "springfield train: --min-lr %g is above --lr %g\n", min_lr, sf_opt_float(&o, "lr"));
+        json_decref(pool);
+        return 2;
+    }
     sf_placement pl;
     if (sf_placement_setup(&pl, (int)sf_opt_int(&o, "threads"), sf_opt_str(&o, "numa"), batch, err, sizeof err)) {
         fprintf(stderr, "springfield train: %s\n", err);
@@ -469,6 +487,12 @@ int sf_cmd_train(int argc, char **argv) {
     eval_result ev = {.cm = sf_calloc((size_t)k * k, sizeof(int64_t))};
     double ckpt_every = sf_opt_float(&o, "checkpoint-minutes") * 60.0;
     int nbatches = sf_loader_batches(train_ld);
+    // cosine: the schedule is a function of the step alone, so a resumed run continues it exactly (with
+    // another --epochs on resume, the decay stretches or shrinks to the new end from the current step)
+    const int64_t total_steps = (int64_t)epochs * nbatches, warmup_steps = llround(warmup_epochs * nbatches);
+    if (cosine)
+        sf_run_log(&run, "springfield: lr schedule cosine: %lld warmup steps, %lld steps in all, %g -> %g",
+                   (long long)warmup_steps, (long long)total_steps, oc.lr, min_lr);
     int status = 0;
     int ckpt_failed = 0;  // checkpoint writes failed in a row (e.g. disk full): training carries on
     double last_ckpt = sf_now();
@@ -490,6 +514,10 @@ int sf_cmd_train(int argc, char **argv) {
         double t_train = sf_now();
         int64_t imgs_this_run = 0;
         while (sf_loader_next(train_ld, &b)) {
+            if (cosine) {
+                st.lr = sf_cosine_lr(oc.lr, min_lr, st.global_step, warmup_steps, total_steps);
+                opt->cfg.lr = st.lr;
+            }
             size_t off = 0;
             for (int i = 0; i < nbuf; i++) {
                 const sf_param *p = sf_model_buffer(m, i);
@@ -567,8 +595,10 @@ int sf_cmd_train(int argc, char **argv) {
         sf_epoch_line(line, sizeof line, &r);
         sf_run_log(&run, "%s", line);
         bool reduced = false;
-        st.lr = sf_plateau_step(&st.plateau, ev.loss, st.lr, &reduced);
-        opt->cfg.lr = st.lr;
+        if (!cosine) {
+            st.lr = sf_plateau_step(&st.plateau, ev.loss, st.lr, &reduced);
+            opt->cfg.lr = st.lr;
+        }
         if (reduced) sf_run_log(&run, "springfield: validation loss plateaued: lr %.3g -> %.3g", r.lr, st.lr);
         if (ev.acc > st.best_acc) {
             char ep[16], acc[32];

@@ -112,6 +112,14 @@ static void draw_series(cairo_t *cr, const axes *a, const sf_epoch_record *h, in
     }
 }
 
+// Whether the LR moved in steps (ReduceLROnPlateau), whose drops are marked. A smooth schedule (cosine)
+// changes it every epoch, where a mark per epoch would only clutter.
+static bool lr_in_steps(const sf_epoch_record *h, int n) {
+    int changes = 0;
+    for (int i = 1; i < n; i++) changes += h[i].lr != h[i - 1].lr;
+    return n < 3 || changes < n - 1;
+}
+
 static void draw_lr_drops(cairo_t *cr, const axes *a, const sf_epoch_record *h, int n) {
     double dash[] = {3, 3};
     cairo_set_font_size(cr, 10);
@@ -177,13 +185,15 @@ int sf_plot_curves(const char *path, const sf_epoch_record *h, int n, char *err,
     draw_series(cr, &la, h, n, offsetof(sf_epoch_record, val_loss), va[0], va[1], va[2], 1);
     draw_series(cr, &aa, h, n, offsetof(sf_epoch_record, train_acc), tr[0], tr[1], tr[2], 0);
     draw_series(cr, &aa, h, n, offsetof(sf_epoch_record, val_acc), va[0], va[1], va[2], 1);
-    draw_lr_drops(cr, &la, h, n);
-    draw_lr_drops(cr, &aa, h, n);
     legend(cr, 300, H - 30, "train", tr[0], tr[1], tr[2], 0);
     legend(cr, 420, H - 30, "validation", va[0], va[1], va[2], 1);
-    legend(cr, 580, H - 30, "", 0.5, 0.5, 0.5, 1);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text_at(cr, 610, H - 30, "learning-rate drop (ReduceLROnPlateau)", 0, 0.5);
+    if (lr_in_steps(h, n)) {
+        draw_lr_drops(cr, &la, h, n);
+        draw_lr_drops(cr, &aa, h, n);
+        legend(cr, 580, H - 30, "", 0.5, 0.5, 0.5, 1);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        text_at(cr, 610, H - 30, "learning-rate drop (ReduceLROnPlateau)", 0, 0.5);
+    }
     cairo_destroy(cr);
     int rc = save_png(s, path, err, errlen);
     cairo_surface_destroy(s);

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.." || exit 1
 
 "$SF" train --help >"$TMP/help.txt" 2>&1; check "train --help exits 0" $?
 miss=0
-for o in data model size batch epochs lr optimizer amsgrad val-split balance augment label-smoothing threads seed split-seed \
+for o in data model size batch epochs lr optimizer amsgrad val-split balance augment label-smoothing patience factor \
+         schedule warmup-epochs min-lr threads seed split-seed \
          deterministic init freeze out resume checkpoint-minutes cache; do
     grep -q -- "--\(\[no-\]\)\?$o\b" "$TMP/help.txt" || { echo "    --help lacks --$o"; miss=1; }
 done
@@ -37,6 +38,9 @@ expect_error "missing value" "needs a value" train --epochs
 expect_error "bad augment" "rot=DEG" train --augment rot=500
 expect_error "erase probability above 1" "erase=P" train --augment rot=15,erase=2
 expect_error "label smoothing above 1" "number in \[0, 1\]" train --label-smoothing 1.5
+expect_error "bad schedule" "plateau|cosine" train --schedule step
+expect_error "warmup without cosine" "belong to --schedule cosine" train --warmup-epochs 1
+expect_error "min-lr above lr" "min-lr 0.01 is above --lr 0.001" train --schedule cosine --min-lr 0.01
 expect_error "stray argument" "unexpected argument" train data/
 expect_error "resume of nothing" "cannot read" train --resume "$TMP/nothing"
 

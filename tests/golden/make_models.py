@@ -12,7 +12,7 @@ parameter "best" model. For each (model, input size, batch) config <tag> it writ
   <tag>_final_sample.npy parameters then float buffers after the 5 steps, sampled
   <tag>_final_norm.npy   their L2 norms
   <tag>_noise_*.npy      PyTorch's own float32-vs-float64 error of each of these (see model_goldens)
-Optimizers and scheduler: adam_*.npy, sgd_*.npy, plateau_*.npy (see the functions below).
+Optimizers and schedulers: adam_*.npy, sgd_*.npy, plateau_*.npy, cosine_*.npy (see the functions below).
 """
 import math
 import os
@@ -247,6 +247,28 @@ def plateau_goldens():
         np.save(os.path.join(OUT, "plateau_%s.npy" % name), np.array(rows, dtype=np.float64).astype(np.float32))
 
 
+def cosine_goldens():
+    """Warmup + cosine, stepped once per optimizer step as train --schedule cosine does:
+    SequentialLR([LinearLR(start_factor=1/W, total_iters=W), CosineAnnealingLR(T_max=T-W, eta_min)],
+    milestones=[W]) (CosineAnnealingLR alone when W = 0). Rows (step, lr used by that step) as float32."""
+    configs = {"w5_t40": (5, 40, 0.0), "w0_t17_min": (0, 17, 1e-5), "w1_t9": (1, 9, 0.0)}
+    for name, (warmup, total, eta_min) in configs.items():
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.AdamW([p], lr=1e-3)
+        cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=eta_min)
+        if warmup:
+            lin = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0 / warmup, total_iters=warmup)
+            sch = torch.optim.lr_scheduler.SequentialLR(opt, [lin, cos], milestones=[warmup])
+        else:
+            sch = cos
+        rows = []
+        for step in range(total):
+            rows.append([step, opt.param_groups[0]["lr"]])
+            opt.step()
+            sch.step()
+        np.save(os.path.join(OUT, "cosine_%s.npy" % name), np.array(rows, dtype=np.float64).astype(np.float32))
+
+
 def st_write(path, tensors):
     """Minimal safetensors writer (float32 / int64), so this script needs no extra package."""
     import json
@@ -334,19 +356,21 @@ def check_cli(cli, arch="resnet18", size=40, n=3, steps=3):
 
 
 def main():
-    """Optional arguments pick parts: optim, plateau, simple, best, resnet18, forward (default: all);
+    """Optional arguments pick parts: optim, plateau, cosine, simple, best, resnet18, forward (default: all);
     `cli PATH [arch size batch]` runs check_cli instead."""
     if sys.argv[1:2] == ["cli"]:
         extra = sys.argv[3:6]
         check_cli(sys.argv[2], *(extra[:1] + [int(v) for v in extra[1:]]))
         return
-    parts = sys.argv[1:] or ["optim", "plateau", "simple", "best", "resnet18", "forward"]
+    parts = sys.argv[1:] or ["optim", "plateau", "cosine", "simple", "best", "resnet18", "forward"]
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(2)
     if "optim" in parts:
         optimizer_goldens()
     if "plateau" in parts:
         plateau_goldens()
+    if "cosine" in parts:
+        cosine_goldens()
     for arch, sizes in (("simple", (94, 126)), ("best", (96, 128)), ("resnet18", (32, 48))):
         if arch not in parts:
             continue
