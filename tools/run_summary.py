@@ -62,7 +62,7 @@ def main():
     print("\n| epoch | lr | train_loss | train_acc | val_loss | val_acc | val_f1 | seconds | img/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['epoch']} | {float(r['lr']):.0e} | {float(r['train_loss']):.4f} | {float(r['train_acc']):.4f} | "
+        print(f"| {r['epoch']} | {float(r['lr']):.2g} | {float(r['train_loss']):.4f} | {float(r['train_acc']):.4f} | "
               f"{float(r['val_loss']):.4f} | {float(r['val_acc']):.4f} | {float(r['val_f1']):.4f} | "
               f"{float(r['seconds']):.0f} | {float(r['img_per_s']):.0f} |")
 

@@ -42,3 +42,16 @@ st_meta() {
 f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; h=json.loads(f.read(n))
 print(h.get("__metadata__",{}).get(sys.argv[2],""))' "$1" "$2"
 }
+
+# kill_mid_epoch PID RUN_DIR: kill -9 the training process PID as soon as a checkpoint written by the
+# timer in the middle of an epoch (id e<epoch>-b<batch>, batch > 0) is in RUN_DIR; returns its exit
+# status (137 when the kill ended it, not a normal exit).
+kill_mid_epoch() {
+    local pid=$1 dir=$2
+    while kill -0 "$pid" 2>/dev/null; do
+        head -c 8192 "$dir/state.safetensors" 2>/dev/null | grep -aq '"ckpt_id":"e[0-9]*-b[1-9]' && break
+        sleep 0.01
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}

@@ -26,13 +26,7 @@ cmp "$TMP/a/last.safetensors" "$TMP/b/last.safetensors"; check "two-replica runs
 
 # Killed after an in-epoch checkpoint, then resumed: the same weights as the uninterrupted run a.
 "$SF" train "${ARGS[@]}" --data "$DATA" --checkpoint-minutes 0.001 --out "$TMP/c" >"$TMP/c.log" 2>&1 &
-pid=$!
-while kill -0 $pid 2>/dev/null; do
-    head -c 8192 "$TMP/c/state.safetensors" 2>/dev/null | grep -aq '"ckpt_id":"e[0-9]*-b[1-9]' && break
-    sleep 0.01
-done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
+kill_mid_epoch $! "$TMP/c"
 [ $? = 137 ]; check "two-replica run killed mid-epoch" $?
 "$SF" train --resume "$TMP/c" --checkpoint-minutes 0 >"$TMP/c2.log" 2>&1; check "resumed two-replica run" $?
 cmp "$TMP/a/last.safetensors" "$TMP/c/last.safetensors"; check "resumed run bit-identical" $?

@@ -22,14 +22,7 @@ kill_resume_compare() {
     local ref=$1 run=$2; shift 2
     # Checkpoints every 0.06 s within the epoch (the checkpoint interval does not change the weights).
     "$SF" train "${ARGS[@]}" "$@" --checkpoint-minutes 0.001 --out "$TMP/$run" >"$TMP/$run.log" 2>&1 &
-    local pid=$!
-    # Kill as soon as a checkpoint written by the timer in the middle of an epoch is on disk.
-    while kill -0 $pid 2>/dev/null; do
-        head -c 8192 "$TMP/$run/state.safetensors" 2>/dev/null | grep -aq '"ckpt_id":"e[0-9]*-b[1-9]' && break
-        sleep 0.01
-    done
-    kill -9 $pid 2>/dev/null
-    wait $pid 2>/dev/null
+    kill_mid_epoch $! "$TMP/$run"
     local st=$?
     [ $st = 137 ]; check "run $run killed by SIGKILL mid-run (status $st)" $?
     echo "  state on disk: $(st_meta "$TMP/$run/state.safetensors" ckpt_id)"
