@@ -30,6 +30,12 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
     return 0;
 }
 
+// The temporary root goes when the fuzzer exits (libFuzzer leaves through exit()).
+static void remove_root(void) {
+    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rmdir(root);
+}
+
 static void put_file(const char *path, const void *bytes, size_t n) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return;  // a name the file system refuses (too long, ...) is simply absent
@@ -85,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!root[0]) {
         snprintf(root, sizeof root, "/tmp/sf_fuzz_dataset_XXXXXX");
         if (!mkdtemp(root)) abort();
+        atexit(remove_root);
     }
     nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (size > 4096) return 0;
