@@ -12,6 +12,7 @@
 #include <spng.h>
 #include <zlib.h>
 #include "data/image.h"
+#include "util/npy.h"
 
 static char tmpdir[256];
 
@@ -681,4 +682,35 @@ Test(data_image, real_simpsons_testset) {
     cr_log_info("testset: %d of 991 decoded, %d PNGs named .jpg, widths %d..%d", ok, png, minw, maxw);
     cr_assert_eq(ok, 991);
     cr_assert_eq(png, 52);
+}
+
+// sf_image_jpeg_roundtrip against PIL (tests/golden/make_data.py): the same image saved by PIL at quality
+// 90 and decoded by PIL. Both are libjpeg-turbo with its default tables and 4:2:0 subsampling, so the
+// pixels agree to within 1 grey level; the JPEG's own error is far larger, which the second check shows.
+Test(data_image, jpeg_roundtrip_matches_pil) {
+    for (int c = 0; c < 2; c++) {
+        char name[64];
+        snprintf(name, sizeof name, "data/jpeg90_%d_in.npy", c);
+        npy_array in = npy_load(name);
+        snprintf(name, sizeof name, "data/jpeg90_%d_out.npy", c);
+        npy_array ref = npy_load(name);
+        int h = (int)in.shape[0], w = (int)in.shape[1];
+        sf_image img = {.px = malloc(in.count), .w = w, .h = h};
+        for (size_t i = 0; i < in.count; i++) img.px[i] = (uint8_t)in.f[i];
+        char err[SF_IMAGE_ERR_LEN];
+        cr_assert_eq(sf_image_jpeg_roundtrip(&img, 90, "golden", err, sizeof err), 0, "%s", err);
+        cr_assert(img.w == w && img.h == h, "%dx%d came back %dx%d", w, h, img.w, img.h);
+        int maxd = 0, maxd_in = 0;
+        for (size_t i = 0; i < in.count; i++) {
+            int d = abs((int)img.px[i] - (int)ref.f[i]), e = abs((int)img.px[i] - (int)in.f[i]);
+            if (d > maxd) maxd = d;
+            if (e > maxd_in) maxd_in = e;
+        }
+        cr_log_info("jpeg90 %dx%d: max |ours - PIL| %d, max |ours - input| %d", w, h, maxd, maxd_in);
+        cr_assert_leq(maxd, 1, "%dx%d: differs from PIL's round trip by %d", w, h, maxd);
+        cr_assert_geq(maxd_in, 8, "%dx%d: no compression error at all (%d): was the image encoded?", w, h, maxd_in);
+        sf_image_free(&img);
+        npy_free(&in);
+        npy_free(&ref);
+    }
 }

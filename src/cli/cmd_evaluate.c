@@ -13,6 +13,8 @@
 // probabilities of each image and its mirror image (sf_classify); training's validation never does.
 // --weights a,b,... scores the mean class probabilities of several checkpoints (cli/ensemble.h); with
 // --run the split is that run's, so the other models must not have trained on its validation images.
+// --shrink N and --reencode Q prepare each image as the task's training images were made (shorter side at
+// most N px, bicubic; then a JPEG of quality Q) before the model's resize, for full-size images.
 #include "cli/commands.h"
 #include "cli/ensemble.h"
 #include "cli/options.h"
@@ -22,6 +24,7 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/image.h"
+#include "data/resize.h"
 #include "data/split.h"
 #include "nn/classify.h"
 #include "nn/metrics.h"
@@ -43,6 +46,12 @@ static const sf_opt_spec spec[] = {
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
      "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
+    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,
+     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training images "
+     "were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},
+    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,
+     "then re-encode each image as a JPEG of this quality and decode it again, as the training images were "
+     "made (90 for the Simpsons train folder); 0: off"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -150,7 +159,8 @@ int sf_cmd_evaluate(int argc, char **argv) {
     }
     sf_image *img = sf_calloc((size_t)batch, sizeof *img);
     float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
-    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
+    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip"), shrink = (int)sf_opt_int(&o, "shrink");
+    int reencode = (int)sf_opt_int(&o, "reencode");
     int *yt = sf_malloc((size_t)batch * sizeof *yt), *yp = sf_malloc((size_t)batch * sizeof *yp);
     int *ok = sf_malloc((size_t)batch * sizeof *ok);
     int *sel = sf_malloc((size_t)ds.n * sizeof *sel), n = 0;
@@ -174,7 +184,13 @@ int sf_cmd_evaluate(int argc, char **argv) {
 #pragma omp parallel for schedule(dynamic, 1)
         for (int i = 0; i < nb; i++) {
             char why[SF_IMAGE_ERR_LEN];
-            ok[i] = sf_image_load(&img[i], ds.paths[sel[b0 + i]], NULL, why, sizeof why) == 0;
+            const char *path = ds.paths[sel[b0 + i]];
+            ok[i] = sf_image_load(&img[i], path, NULL, why, sizeof why) == 0;
+            if (ok[i]) sf_image_shrink(&img[i], shrink);
+            if (ok[i] && reencode && sf_image_jpeg_roundtrip(&img[i], reencode, path, why, sizeof why)) {
+                sf_image_free(&img[i]);
+                ok[i] = 0;
+            }
             if (!ok[i]) sf_warn("%s; skipped", why);
         }
         sf_ensemble_classify(&e, probs, img, ok, nb, flip);
@@ -204,8 +220,12 @@ int sf_cmd_evaluate(int argc, char **argv) {
         printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c],
                (long long)sup[c]);
     }
-    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s%s)\n",
-           (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt, flip ? ", tta flip" : "");
+    char shrunk[64] = "";
+    if (shrink > 0 || reencode > 0)
+        snprintf(shrunk, sizeof shrunk, ", shrunk to %d px, JPEG quality %d", shrink, reencode);
+    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s%s%s)\n",
+           (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt, flip ? ", tta flip" : "",
+           shrunk);
     if (sf_opt_flag(&o, "matrix")) {
         printf("\nconfusion matrix (row = true class, column = predicted, in class order above):\n");
         for (int t = 0; t < k; t++) {

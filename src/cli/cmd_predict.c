@@ -7,7 +7,9 @@
 // An unreadable image still gets a row: the class most frequent in training (from the checkpoint's
 // metadata; else the most frequent prediction), and a warning on stderr names it. --tta flip averages
 // each image's class probabilities with its mirror image's (sf_classify). --weights a,b,... averages the
-// class probabilities of several checkpoints of the same classes (cli/ensemble.h).
+// class probabilities of several checkpoints of the same classes (cli/ensemble.h). --shrink N and
+// --reencode Q prepare each image as the training images were made (shorter side at most N px, bicubic;
+// then a JPEG of quality Q), for full-size test images and a model trained on shrunk JPEGs.
 #include "cli/commands.h"
 #include "cli/ensemble.h"
 #include "cli/options.h"
@@ -15,6 +17,7 @@
 #include "cli/run_dir.h"
 #include "data/augment.h"
 #include "data/image.h"
+#include "data/resize.h"
 #include "nn/classify.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
@@ -40,6 +43,12 @@ static const sf_opt_spec spec[] = {
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
      "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
+    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,
+     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training images "
+     "were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},
+    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,
+     "then re-encode each image as a JPEG of this quality and decode it again, as the training images were "
+     "made (90 for the Simpsons train folder); 0: off"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -145,7 +154,8 @@ int sf_cmd_predict(int argc, char **argv) {
     sf_image *img = sf_calloc((size_t)batch, sizeof *img);
     char(*why)[SF_IMAGE_ERR_LEN] = sf_malloc((size_t)batch * SF_IMAGE_ERR_LEN);
     float *probs = sf_malloc((size_t)batch * k * sizeof *probs);  // probs is (B,K)
-    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip");
+    int flip = !strcmp(sf_opt_str(&o, "tta"), "flip"), shrink = (int)sf_opt_int(&o, "shrink");
+    int reencode = (int)sf_opt_int(&o, "reencode");
     int *order = sf_malloc((size_t)k * sizeof *order);
     int64_t *votes = sf_calloc((size_t)k, sizeof *votes);
     double t0 = sf_now();
@@ -156,6 +166,11 @@ int sf_cmd_predict(int argc, char **argv) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, files[b0 + i]);
             ok[b0 + i] = sf_image_load(&img[i], p, NULL, why[i], SF_IMAGE_ERR_LEN) == 0;
+            if (ok[b0 + i]) sf_image_shrink(&img[i], shrink);
+            if (ok[b0 + i] && reencode && sf_image_jpeg_roundtrip(&img[i], reencode, p, why[i], SF_IMAGE_ERR_LEN)) {
+                sf_image_free(&img[i]);
+                ok[b0 + i] = 0;
+            }
         }
         sf_ensemble_classify(&e, probs, img, ok + b0, nb, flip);
         for (int i = 0; i < nb; i++)
@@ -219,8 +234,11 @@ int sf_cmd_predict(int argc, char **argv) {
             fprintf(stderr, "springfield predict: %s\n", err);
             rc = 1;
         } else {
-            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s%s", sub, n, bad,
-                    ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "");
+            char shrunk[64] = "";
+            if (shrink > 0 || reencode > 0)
+                snprintf(shrunk, sizeof shrunk, " (shrunk to %d px, JPEG quality %d)", shrink, reencode);
+            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s%s%s", sub, n, bad,
+                    ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "", shrunk);
         }
     }
     if (!ci.names) sf_warn("%s has no class_names metadata: predictions are class indices", e.path[0]);

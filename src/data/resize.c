@@ -129,3 +129,16 @@ void sf_resize_rgb8(uint8_t *dst, int ow, int oh, const uint8_t *src, int w, int
         for (size_t i = 0; i < (size_t)w * h * 3; i++) dst[i] = src[i];
     free(own);
 }
+
+void sf_image_shrink(sf_image *img, int side) {
+    int w = img->w, h = img->h, short_side = w < h ? w : h;
+    if (side <= 0 || short_side <= side) return;
+    int ow = w < h ? side : (int)floor((double)w * side / h + 0.5);
+    int oh = w < h ? (int)floor((double)h * side / w + 0.5) : side;
+    uint8_t *px = sf_malloc((size_t)ow * oh * 3);  // (OH,OW,3)
+    sf_resize_rgb8(px, ow, oh, img->px, w, h, SF_FILTER_BICUBIC, NULL);
+    free(img->px);
+    img->px = px;
+    img->w = ow;
+    img->h = oh;
+}

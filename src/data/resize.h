@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/image.h"
+
 typedef enum { SF_FILTER_BILINEAR = 0, SF_FILTER_BICUBIC = 1 } sf_resize_filter;
 
 // Bytes of scratch sf_resize_rgb8 needs for these sizes.
@@ -19,5 +21,12 @@ size_t sf_resize_scratch_bytes(int ow, int oh, int w, int h, sf_resize_filter f)
 // call allocate and free its own.
 void sf_resize_rgb8(uint8_t *dst, int ow, int oh, const uint8_t *src, int w, int h, sf_resize_filter f,
                     void *scratch);
+
+// Shrinks img in place (bicubic) so that its shorter side is `side` px, the longer one scaled to match
+// and rounded half up; an image whose shorter side is already <= side, or side <= 0, is left as it is.
+// This is how the task's training images were made from the originals (shorter side at most 128 px,
+// bicubic), so evaluate/predict --shrink 128 gives the model full-size test images in the form it was
+// trained and validated on.
+void sf_image_shrink(sf_image *img, int side);
 
 #endif

@@ -39,6 +39,16 @@ for tta in none flip; do
     check "--tta $tta: one row per file, every class's probability, summing to 1" $?
 done
 ! cmp -s "$TMP/all-none.txt" "$TMP/all-flip.txt"; check "--tta flip changes the probabilities" $?
+# --shrink N / --reencode Q prepare each image as the training images were made (shorter side at most N,
+# then a JPEG of quality Q): a no-op for a bound above every image, a change for a small one.
+"$SF" predict --weights "$RUN/best.safetensors" --images "$IMG" --top 42 --threads 2 --shrink 4096 \
+    >"$TMP/all-big.txt" 2>/dev/null
+cmp -s "$TMP/all-none.txt" "$TMP/all-big.txt"; check "--shrink above every image's size changes nothing" $?
+"$SF" predict --weights "$RUN/best.safetensors" --images "$IMG" --submission "$TMP/sub-shrink.csv" --top 42 \
+    --threads 2 --shrink 24 --reencode 90 >"$TMP/all-shrink.txt" 2>"$TMP/shrink.err"
+[ $? = 0 ] && [ "$(wc -l <"$TMP/sub-shrink.csv")" = 14 ] && grep -q "shrunk to 24 px, JPEG quality 90" "$TMP/shrink.err" &&
+    ! cmp -s "$TMP/all-none.txt" "$TMP/all-shrink.txt"
+check "--shrink 24 --reencode 90: a row per file, said on stderr, other probabilities" $?
 "$SF" predict --weights "$TMP/missing.safetensors" --images "$IMG" --submission "$TMP/x.csv" >/dev/null 2>&1
 [ $? = 1 ] && [ ! -e "$TMP/x.csv" ]; check "missing weights: exit 1, no file" $?
 # An ensemble (--weights a,b): each image's probabilities are the mean of the members', each member at

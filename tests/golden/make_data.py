@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # make_data.py: goldens for the data pipeline (tests/test_data_resize.c, tests/test_data_augment.c).
 # PIL's Image.resize (BILINEAR, BICUBIC; antialiased when downscaling) on small deterministic RGB images,
-# and torchvision's evaluation transform Resize((S,S)) + ToTensor + Normalize.
+# torchvision's evaluation transform Resize((S,S)) + ToTensor + Normalize, and a JPEG round trip through
+# PIL (tests/test_data_image.c).
 # Run from the repository root: /usr/bin/python3 tests/golden/make_data.py
+import io
 import os
 import numpy as np
 from PIL import Image
@@ -52,4 +54,11 @@ for (w, h) in ((100, 80), (37, 29), (128, 171), (1, 1)):
         nw, nh = Image.new("RGB", (w, h)).rotate(angle, expand=True).size
         rows.append((w, h, angle, nw, nh))
 save("rotate_sizes", np.array(rows))
+# JPEG round trip: saved by PIL at quality 90 (its default 4:2:0 subsampling), decoded by PIL.
+for i, (w, h) in enumerate(((64, 48), (37, 29))):
+    src = make_input(w, h, 50 + i)
+    save(f"jpeg90_{i}_in", src)
+    buf = io.BytesIO()
+    Image.fromarray(src).save(buf, "JPEG", quality=90)
+    save(f"jpeg90_{i}_out", np.asarray(Image.open(buf).convert("RGB")))
 print("wrote", len(os.listdir(OUT)), "files to", OUT)
