@@ -24,7 +24,6 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/image.h"
-#include "data/resize.h"
 #include "data/split.h"
 #include "nn/classify.h"
 #include "nn/metrics.h"
@@ -46,12 +45,7 @@ static const sf_opt_spec spec[] = {
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
      "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
-    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,
-     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training images "
-     "were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},
-    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,
-     "then re-encode each image as a JPEG of this quality and decode it again, as the training images were "
-     "made (90 for the Simpsons train folder); 0: off"},
+    SF_PREPARE_OPTS,
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -186,11 +180,7 @@ int sf_cmd_evaluate(int argc, char **argv) {
             char why[SF_IMAGE_ERR_LEN];
             const char *path = ds.paths[sel[b0 + i]];
             ok[i] = sf_image_load(&img[i], path, NULL, why, sizeof why) == 0;
-            if (ok[i]) sf_image_shrink(&img[i], shrink);
-            if (ok[i] && reencode && sf_image_jpeg_roundtrip(&img[i], reencode, path, why, sizeof why)) {
-                sf_image_free(&img[i]);
-                ok[i] = 0;
-            }
+            if (ok[i]) ok[i] = sf_prepare_image(&img[i], shrink, reencode, path, why, sizeof why) == 0;
             if (!ok[i]) sf_warn("%s; skipped", why);
         }
         sf_ensemble_classify(&e, probs, img, ok, nb, flip);

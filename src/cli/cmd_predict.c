@@ -17,7 +17,6 @@
 #include "cli/run_dir.h"
 #include "data/augment.h"
 #include "data/image.h"
-#include "data/resize.h"
 #include "nn/classify.h"
 #include "nn/metrics.h"
 #include "nn/model.h"
@@ -43,12 +42,7 @@ static const sf_opt_spec spec[] = {
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
     {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
      "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
-    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,
-     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training images "
-     "were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},
-    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,
-     "then re-encode each image as a JPEG of this quality and decode it again, as the training images were "
-     "made (90 for the Simpsons train folder); 0: off"},
+    SF_PREPARE_OPTS,
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
@@ -166,11 +160,7 @@ int sf_cmd_predict(int argc, char **argv) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, files[b0 + i]);
             ok[b0 + i] = sf_image_load(&img[i], p, NULL, why[i], SF_IMAGE_ERR_LEN) == 0;
-            if (ok[b0 + i]) sf_image_shrink(&img[i], shrink);
-            if (ok[b0 + i] && reencode && sf_image_jpeg_roundtrip(&img[i], reencode, p, why[i], SF_IMAGE_ERR_LEN)) {
-                sf_image_free(&img[i]);
-                ok[b0 + i] = 0;
-            }
+            if (ok[b0 + i]) ok[b0 + i] = sf_prepare_image(&img[i], shrink, reencode, p, why[i], SF_IMAGE_ERR_LEN) == 0;
         }
         sf_ensemble_classify(&e, probs, img, ok + b0, nb, flip);
         for (int i = 0; i < nb; i++)

@@ -2,6 +2,7 @@
 #include "cli/ensemble.h"
 
 #include "data/augment.h"
+#include "data/resize.h"
 #include "kernels/topology.h"
 #include "nn/classify.h"
 #include "util/util.h"
@@ -96,6 +97,15 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
     if (rc) {
         sf_ensemble_free(e);
         return rc;
+    }
+    return 0;
+}
+
+int sf_prepare_image(sf_image *img, int shrink, int reencode, const char *name, char *err, size_t errlen) {
+    sf_image_shrink(img, shrink);
+    if (reencode > 0 && sf_image_jpeg_roundtrip(img, reencode, name, err, errlen)) {
+        sf_image_free(img);
+        return -1;
     }
     return 0;
 }

@@ -18,6 +18,21 @@ typedef struct {
     int k, batch;
 } sf_ensemble;
 
+// The options of evaluate and predict that prepare each image as the task's training images were made,
+// for full-size images and a model trained on shrunk JPEGs (see sf_prepare_image).
+#define SF_PREPARE_OPTS                                                                                   \
+    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,                                                            \
+     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training "    \
+     "images were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},     \
+    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,                                                           \
+     "then re-encode each image as a JPEG of this quality and decode it again, as the training images "   \
+     "were made (90 for the Simpsons train folder); 0: off"}
+
+// img shrunk so its shorter side is at most `shrink` px (sf_image_shrink; 0: as it is), then, when
+// reencode > 0, replaced by its JPEG of that quality decoded again (sf_image_jpeg_roundtrip). Returns 0, or
+// -1 with img freed and the cause in err (naming `name`).
+int sf_prepare_image(sf_image *img, int shrink, int reencode, const char *name, char *err, size_t errlen);
+
 // Opens the comma-separated checkpoints in `weights`. arch / size (NULL / 0: each checkpoint's own)
 // override every model; k_default is the class count when a checkpoint does not say. Model memory goes
 // to NUMA node `node` (SF_NODE_ANY: first touch). Returns 0; -1 with err naming the file and the cause

@@ -410,29 +410,10 @@ int sf_image_load(sf_image *out, const char *path, const sf_decode_opts *opt, ch
 
 // ---- JPEG writer ----
 
-// Compresses img through cc, whose destination the caller has set; the setjmp of the caller's error
-// handler covers it.
-static void compress_rgb(struct jpeg_compress_struct *cc, const sf_image *img, int quality) {
-    cc->image_width = (JDIMENSION)img->w;
-    cc->image_height = (JDIMENSION)img->h;
-    cc->input_components = 3;
-    cc->in_color_space = JCS_RGB;
-    jpeg_set_defaults(cc);
-    jpeg_set_quality(cc, quality, TRUE);
-    jpeg_start_compress(cc, TRUE);
-    while (cc->next_scanline < cc->image_height) {
-        JSAMPROW r = img->px + (size_t)cc->next_scanline * img->w * 3;
-        jpeg_write_scanlines(cc, &r, 1);
-    }
-    jpeg_finish_compress(cc);
-}
-
-int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char *err, size_t errlen) {
-    FILE *volatile f = fopen(path, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
+// Encodes img as a JPEG of the given quality into the file f or, when f is NULL, into *buf (n bytes; libjpeg
+// allocates it with malloc, and the caller frees it, also after an error).
+static int encode_jpeg(FILE *f, unsigned char **buf, unsigned long *n, const sf_image *img, int quality,
+                       const char *name, char *err, size_t errlen) {
     struct jpeg_compress_struct cc;
     jpeg_err je;
     memset(&je, 0, sizeof je);
@@ -441,14 +422,38 @@ int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char
     je.pub.output_message = jpeg_no_output;
     if (setjmp(je.jb)) {
         jpeg_destroy_compress(&cc);
-        fclose(f);
-        snprintf(err, errlen, "%s: JPEG encode: %s", path, je.msg);
+        snprintf(err, errlen, "%s: JPEG encode: %s", name, je.msg);
         return -1;
     }
     jpeg_create_compress(&cc);
-    jpeg_stdio_dest(&cc, f);
-    compress_rgb(&cc, img, quality);
+    if (f) jpeg_stdio_dest(&cc, f);
+    else jpeg_mem_dest(&cc, buf, n);
+    cc.image_width = (JDIMENSION)img->w;
+    cc.image_height = (JDIMENSION)img->h;
+    cc.input_components = 3;
+    cc.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cc);
+    jpeg_set_quality(&cc, quality, TRUE);
+    jpeg_start_compress(&cc, TRUE);
+    while (cc.next_scanline < cc.image_height) {
+        JSAMPROW r = img->px + (size_t)cc.next_scanline * img->w * 3;
+        jpeg_write_scanlines(&cc, &r, 1);
+    }
+    jpeg_finish_compress(&cc);
     jpeg_destroy_compress(&cc);
+    return 0;
+}
+
+int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char *err, size_t errlen) {
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    if (encode_jpeg(f, NULL, NULL, img, quality, path, err, errlen)) {
+        fclose(f);
+        return -1;
+    }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
         return -1;
@@ -457,26 +462,11 @@ int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char
 }
 
 int sf_image_jpeg_roundtrip(sf_image *img, int quality, const char *name, char *err, size_t errlen) {
-    unsigned char *volatile buf = NULL;
+    unsigned char *buf = NULL;
     unsigned long n = 0;
-    struct jpeg_compress_struct cc;
-    jpeg_err je;
-    memset(&je, 0, sizeof je);
-    cc.err = jpeg_std_error(&je.pub);
-    je.pub.error_exit = jpeg_on_error;
-    je.pub.output_message = jpeg_no_output;
-    if (setjmp(je.jb)) {
-        jpeg_destroy_compress(&cc);
-        free(buf);
-        snprintf(err, errlen, "%s: JPEG encode: %s", name, je.msg);
-        return -1;
-    }
-    jpeg_create_compress(&cc);
-    jpeg_mem_dest(&cc, (unsigned char **)&buf, &n);  // libjpeg grows buf with malloc
-    compress_rgb(&cc, img, quality);
-    jpeg_destroy_compress(&cc);
     sf_image out;
-    int rc = sf_image_decode(&out, buf, n, NULL, name, err, errlen);
+    int rc = encode_jpeg(NULL, &buf, &n, img, quality, name, err, errlen);
+    if (!rc) rc = sf_image_decode(&out, buf, n, NULL, name, err, errlen);
     free(buf);
     if (rc) return -1;
     sf_image_free(img);

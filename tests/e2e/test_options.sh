@@ -48,6 +48,8 @@ expect_error "resume of nothing" "cannot read" train --resume "$TMP/nothing"
 check "evaluate without --weights: exit 2" $?
 "$SF" predict --weights w --images d --top 0 >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "integer in \[1, 42\]" "$TMP/err.txt"
 check "predict --top 0: exit 2" $?
+"$SF" evaluate --weights w --data d --reencode 101 >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "integer in \[0, 100\]" "$TMP/err.txt"
+check "evaluate --reencode 101: exit 2" $?
 "$SF" bench train --size abc >/dev/null 2>"$TMP/err.txt"; [ $? = 2 ] && grep -q "not an integer" "$TMP/err.txt"
 check "bench train --size abc: exit 2" $?
 "$SF" predict --help | grep -q -- "--submission"; check "predict --help" $?
