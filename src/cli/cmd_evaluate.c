@@ -36,7 +36,8 @@
 
 static const sf_opt_spec spec[] = {
     {"weights", SF_OPT_STR, NULL, NULL, 0, 0,
-     "checkpoint (.safetensors); with --run: default RUN/best.safetensors; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size)"},
+     "checkpoint (.safetensors); with --run: default RUN/best.safetensors; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size); "
+     "PATH@SIZE runs that model at input size SIZE"},
     {"data", SF_OPT_STR, NULL, NULL, 0, 0, "labelled folder DIR/<class>/<image>"},
     {"run", SF_OPT_STR, NULL, NULL, 0, 0, "evaluate this training run's validation split (from its config.json)"},
     {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,

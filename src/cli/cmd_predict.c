@@ -32,7 +32,8 @@
 
 static const sf_opt_spec spec[] = {
     {"weights", SF_OPT_STR, NULL, NULL, 0, 0,
-     "checkpoint (.safetensors) written by springfield train; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size)"},
+     "checkpoint (.safetensors) written by springfield train; several, comma-separated: an ensemble (mean of their class probabilities, each at its own input size); "
+     "PATH@SIZE runs that model at input size SIZE"},
     {"images", SF_OPT_STR, NULL, NULL, 0, 0, "folder of images to classify (e.g. testset/)"},
     {"submission", SF_OPT_STR, NULL, NULL, 0, 0, "Kaggle CSV to write (Id,Expected); omitted: print only"},
     {"top", SF_OPT_INT, "1", NULL, 1, 42, "also print the K most likely classes per image to stdout"},

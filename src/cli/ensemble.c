@@ -31,6 +31,21 @@ static int same_classes(const sf_ckpt_info *a, const sf_ckpt_info *b, int ka, in
     return 0;
 }
 
+// "path@SIZE" gives one model its own input size: *size = SIZE and tok cut to the path. A tok without '@'
+// followed by digits only is a path as it is (*size stays 0). Returns -1 with err for a size out of range.
+static int own_size(int *size, char *tok, char *err, size_t errlen) {
+    char *at = strrchr(tok, '@');
+    if (!at || !at[1] || strspn(at + 1, "0123456789") != strlen(at + 1)) return 0;
+    long v = strlen(at + 1) > 4 ? 0 : strtol(at + 1, NULL, 10);
+    if (v < 16 || v > 1024) {
+        snprintf(err, errlen, "%s: the input size after @ must be an integer in [16, 1024]", tok);
+        return -1;
+    }
+    *size = (int)v;
+    *at = 0;
+    return 0;
+}
+
 int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
                      int node, char *err, size_t errlen) {
     memset(e, 0, sizeof *e);
@@ -45,14 +60,18 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
     int rc = 0;
     for (char *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         if (!*tok) continue;
-        int j = e->n;
+        int j = e->n, own = 0;
+        if (own_size(&own, tok, err, errlen)) {
+            rc = -2;
+            break;
+        }
         sf_ckpt_info ci;
         if (sf_ckpt_info_read(&ci, tok, err, errlen)) {
             rc = -1;
             break;
         }
         const char *a = arch ? arch : ci.arch;
-        int sz = size > 0 ? size : ci.size, k = ci.n_classes > 0 ? ci.n_classes : k_default;
+        int sz = own > 0 ? own : size > 0 ? size : ci.size, k = ci.n_classes > 0 ? ci.n_classes : k_default;
         if (!a[0] || sz <= 0) {
             snprintf(err, errlen, "%s lacks arch/size metadata; give --model and --size", tok);
             rc = -2;
@@ -98,6 +117,7 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
         sf_ensemble_free(e);
         return rc;
     }
+    for (int j = 0; j < e->n; j++) sf_info("model %d of %d: %s at %d px", j + 1, e->n, e->path[j], e->size[j]);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 // ensemble.h: the models behind evaluate and predict. --weights names one checkpoint, or several
 // separated by commas; the class probabilities of several are averaged (an ensemble), each model
-// seeing the images at its own input size.
+// seeing the images at its own input size (the checkpoint's, --size, or SIZE in "path@SIZE").
 #ifndef SF_CLI_ENSEMBLE_H
 #define SF_CLI_ENSEMBLE_H
 
@@ -34,10 +34,12 @@ typedef struct {
 int sf_prepare_image(sf_image *img, int shrink, int reencode, const char *name, char *err, size_t errlen);
 
 // Opens the comma-separated checkpoints in `weights`. arch / size (NULL / 0: each checkpoint's own)
-// override every model; k_default is the class count when a checkpoint does not say. Model memory goes
-// to NUMA node `node` (SF_NODE_ANY: first touch). Returns 0; -1 with err naming the file and the cause
-// (unreadable, or classes that differ from the first checkpoint's); -2 when a checkpoint lacks the
-// architecture, size or class count and no option gives it (a usage error: exit 2).
+// override every model; "path@SIZE" runs that model at input size SIZE whatever the others do (a model
+// trained on random crops often scores better a little above its training size). k_default is the class
+// count when a checkpoint does not say. Model memory goes to NUMA node `node` (SF_NODE_ANY: first touch).
+// Returns 0; -1 with err naming the file and the cause (unreadable, or classes that differ from the first
+// checkpoint's); -2 when a checkpoint lacks the architecture, size or class count and no option gives it,
+// or a size after @ is out of range (usage errors: exit 2).
 int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
                      int node, char *err, size_t errlen);
 

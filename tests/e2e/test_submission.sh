@@ -72,6 +72,17 @@ check "the ensemble's probabilities are the mean of its members'" $?
 "$SF" predict --weights "$RUN/best.safetensors,$RUN/best.safetensors" --images "$IMG" --top 42 --threads 2 \
     >"$TMP/all-twice.txt" 2>/dev/null
 cmp -s "$TMP/all-none.txt" "$TMP/all-twice.txt"; check "a checkpoint twice scores as the checkpoint alone" $?
+# PATH@SIZE runs one member at its own input size: the same probabilities as --size for a single model,
+# and a size out of range is a usage error.
+"$SF" predict --weights "$RUN/best.safetensors" --size 112 --images "$IMG" --top 42 --threads 2 >"$TMP/all-112s.txt" 2>/dev/null
+"$SF" predict --weights "$RUN/best.safetensors@112" --images "$IMG" --top 42 --threads 2 >"$TMP/all-at112.txt" \
+    2>"$TMP/at112.err"
+cmp -s "$TMP/all-112s.txt" "$TMP/all-at112.txt" && ! cmp -s "$TMP/all-none.txt" "$TMP/all-112s.txt" &&
+    grep -q "best.safetensors at 112 px" "$TMP/at112.err"
+check "--weights PATH@112 scores as --size 112, and says so" $?
+"$SF" predict --weights "$RUN/best.safetensors@8" --images "$IMG" >/dev/null 2>"$TMP/at8.err"
+[ $? = 2 ] && grep -q "best.safetensors@8: the input size after @ must be an integer in \[16, 1024\]" "$TMP/at8.err"
+check "--weights PATH@8: exit 2, naming it" $?
 mkdir -p "$TMP/two"
 for c in $(ls "$RUN/synthetic-data" | head -2); do cp -r "$RUN/synthetic-data/$c" "$TMP/two/"; done
 "$SF" train --data "$TMP/two" --epochs 1 --out "$TMP/run2" --checkpoint-minutes 0 --threads 2 --batch 32 >"$TMP/run2.log" 2>&1
