@@ -128,6 +128,34 @@ Test(nn_checkpoint, mismatches_are_reported) {
     sf_model_free(best);
 }
 
+// sf_model_copy_weights: a ResNet at another input size takes the weights whole (train --val-size);
+// `simple` at a size that changes its classifier is refused by name, and the target is left untouched.
+Test(nn_checkpoint, copy_weights_across_sizes) {
+    sf_model *a = make("resnet18", 64, 42, 1, 2), *b = make("resnet18", 80, 42, 2, 2);
+    char err[256];
+    cr_assert_eq(sf_model_copy_weights(b, a, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < sf_model_n_params(a); i++) {
+        const sf_param *p = sf_model_param(a, i);
+        cr_assert_eq(memcmp(p->data, sf_model_param(b, i)->data, p->count * sizeof(float)), 0, "%s differs", p->name);
+    }
+    for (int i = 0; i < sf_model_n_buffers(a); i++) {
+        const sf_param *p = sf_model_buffer(a, i);
+        cr_assert_eq(memcmp(p->data, sf_model_buffer(b, i)->data, p->count * sf_dtype_size(p->dtype)), 0, "%s differs",
+                     p->name);
+    }
+    sf_model *s96 = make("simple", 96, 42, 1, 1), *s128 = make("simple", 128, 42, 2, 1);
+    float before = ((float *)sf_model_param(s128, 0)->data)[0];
+    cr_assert_eq(sf_model_copy_weights(s128, s96, err, sizeof err), -1);
+    cr_log_info("simple 96 -> 128: %s", err);
+    cr_assert(strstr(err, "fc1.0.weight"), "%s", err);
+    cr_assert_eq(((float *)sf_model_param(s128, 0)->data)[0], before, "a refused copy changed the model");
+    cr_assert_eq(sf_model_copy_weights(a, s96, err, sizeof err), -1);  // another architecture
+    sf_model_free(a);
+    sf_model_free(b);
+    sf_model_free(s96);
+    sf_model_free(s128);
+}
+
 // Fine-tuning layer4 and fc only: everything else keeps its values, and backward stops at layer4.
 Test(nn_checkpoint, freeze_pattern) {
     sf_model *m = make("resnet18", 32, 5, 3, 2);

@@ -147,6 +147,34 @@ void sf_model_unfreeze_all(sf_model *m) {
 
 void sf_model_weights_changed(sf_model *m) { m->g.weights_dirty = true; }
 
+// Whether one list (params or buffers) of dst matches src's in names and sizes; copies it when `copy`.
+static int match_list(sf_model *dst, sf_model *src, int n_dst, int n_src, sf_param *(*get)(sf_model *, int),
+                      bool copy, char *err, size_t errlen) {
+    if (n_dst != n_src) {
+        if (err) snprintf(err, errlen, "%d tensors against %d", n_dst, n_src);
+        return -1;
+    }
+    for (int i = 0; i < n_src; i++) {
+        const sf_param *a = get(src, i), *b = get(dst, i);
+        if (a->count != b->count || a->dtype != b->dtype || strcmp(a->name, b->name)) {
+            if (err) snprintf(err, errlen, "%s has %zu elements against %zu", a->name, a->count, b->count);
+            return -1;
+        }
+        if (copy) memcpy(b->data, a->data, a->count * sf_dtype_size(a->dtype));
+    }
+    return 0;
+}
+
+int sf_model_copy_weights(sf_model *dst, sf_model *src, char *err, size_t errlen) {
+    // Both lists are checked before either is written, so a mismatch leaves dst as it was.
+    for (int copy = 0; copy < 2; copy++)
+        if (match_list(dst, src, sf_model_n_params(dst), sf_model_n_params(src), sf_model_param, copy, err, errlen) ||
+            match_list(dst, src, sf_model_n_buffers(dst), sf_model_n_buffers(src), sf_model_buffer, copy, err, errlen))
+            return -1;
+    sf_model_weights_changed(dst);
+    return 0;
+}
+
 static const char *kind_name(sf_layer_kind k) {
     switch (k) {
     case SF_L_CONV: return "conv2d";

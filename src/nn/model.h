@@ -83,6 +83,11 @@ void sf_model_unfreeze_all(sf_model *m);
 
 // Call after writing sf_param.data directly (see the header comment).
 void sf_model_weights_changed(sf_model *m);
+// dst's parameters and buffers set to src's: the same architecture and classes, possibly another input
+// size (a ResNet's weights do not depend on it; `simple` and `best` flatten into their classifier, so
+// theirs do). Returns 0, or -1 with err (may be NULL) naming the first tensor that differs; dst is then
+// unchanged.
+int sf_model_copy_weights(sf_model *dst, sf_model *src, char *err, size_t errlen);
 
 // Save every parameter and buffer under its PyTorch name (F32; num_batches_tracked I64) as
 // safetensors, so that the seed's model.load_state_dict(safetensors.torch.load_file(path)) accepts it.

@@ -142,17 +142,7 @@ static void job_backward(sf_replicas *r, int g) {
 }
 
 static void job_refresh(sf_replicas *r, int g) {
-    if (g == 0) return;
-    sf_model *src = r->m[0], *dst = r->m[g];
-    for (int i = 0; i < sf_model_n_params(src); i++) {
-        const sf_param *a = sf_model_param(src, i);
-        memcpy(sf_model_param(dst, i)->data, a->data, a->count * sf_dtype_size(a->dtype));
-    }
-    for (int i = 0; i < sf_model_n_buffers(src); i++) {
-        const sf_param *a = sf_model_buffer(src, i);
-        memcpy(sf_model_buffer(dst, i)->data, a->data, a->count * sf_dtype_size(a->dtype));
-    }
-    sf_model_weights_changed(dst);
+    if (g > 0) sf_model_copy_weights(r->m[g], r->m[0], NULL, 0);  // replicas of one config always agree
 }
 
 sf_replicas *sf_replicas_create(const sf_model_config *cfg, const sf_topology *t, const sf_topo_plan *p,

@@ -58,4 +58,24 @@ check "evaluate --run of the split-seed run exits 0" $?
 racc2=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun2.txt")
 grep -q "(seed 0, fraction" "$TMP/evalrun2.txt" && awk -v a="${acc:-0}" -v b="${racc2:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
 check "evaluate --run of the split-seed run draws the first run's split ($racc2 vs $acc)" $?
+
+# --val-size: a ResNet trained at 64 px and validated at 80 px. best.safetensors records 80, so evaluate
+# --run, reading the size from it, reproduces the best val_acc; a model whose classifier depends on the
+# input size is refused.
+RUN3=$TMP/val-size
+"$SF" train --data "$RUN/synthetic-data" --model resnet18 --size 64 --val-size 80 --out "$RUN3" --epochs 2 \
+    --batch 32 --threads 2 --checkpoint-minutes 0 >"$TMP/train3.log" 2>&1
+check "train --model resnet18 --size 64 --val-size 80 exits 0" $?
+grep -q "validation at 80 px (training at 64 px)" "$TMP/train3.log" && [ "$(st_meta "$RUN3/best.safetensors" in_h)" = 80 ] &&
+    [ "$(st_meta "$RUN3/last.safetensors" in_h)" = 64 ]
+check "--val-size: said in the log; best.safetensors records 80 px, last.safetensors 64" $?
+acc3=$(sed -n 's/.*new best val_acc \([0-9.]*\).*/\1/p' "$TMP/train3.log" | tail -1)
+"$SF" evaluate --run "$RUN3" --threads 2 --no-matrix >"$TMP/evalrun3.txt" 2>&1
+racc3=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun3.txt")
+grep -q "best.safetensors at 80 px" "$TMP/evalrun3.txt" && awk -v a="${acc3:-0}" -v b="${racc3:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
+check "evaluate --run at the recorded 80 px reproduces the best val_acc ($racc3 vs $acc3)" $?
+"$SF" train --data "$RUN/synthetic-data" --model simple --val-size 128 --out "$TMP/bad-val-size" --epochs 1 \
+    --threads 2 >/dev/null 2>"$TMP/bad-val-size.err"
+[ $? = 2 ] && grep -q -- "--val-size 128: fc1.0.weight has .*simple at 128 px has other weights" "$TMP/bad-val-size.err"
+check "train --model simple --val-size 128 (a larger classifier): exit 2, saying why" $?
 finish
