@@ -412,6 +412,14 @@ int sf_cmd_train(int argc, char **argv) {
         if (!vm || sf_model_copy_weights(vm, m, err, sizeof err)) {
             fprintf(stderr, "springfield train: --val-size %d: %s (%s at %d px has other weights than at %d px; "
                     "resnet18 and resnet50 take any size)\n", val_size, err, arch, val_size, size);
+            if (vm) sf_model_free(vm);
+            sf_replicas_free(reps);
+            sf_loader_destroy(train_ld);
+            sf_loader_destroy(val_ld);
+            sf_split_free(&split);
+            sf_dataset_free(&ds);
+            sf_run_dir_close(&run);
+            json_decref(pool);
             return 2;
         }
     }
