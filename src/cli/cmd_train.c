@@ -403,6 +403,7 @@ int sf_cmd_train(int argc, char **argv) {
         return 2;
     }
     sf_model *m = sf_replicas_master(reps);
+    int status = 0;
     // Validation at another size runs on a model of that size, given the master's weights each time.
     sf_model *vm = NULL;
     if (val_size != size) {
@@ -412,21 +413,15 @@ int sf_cmd_train(int argc, char **argv) {
         if (!vm || sf_model_copy_weights(vm, m, err, sizeof err)) {
             fprintf(stderr, "springfield train: --val-size %d: %s (%s at %d px has other weights than at %d px; "
                     "resnet18 and resnet50 take any size)\n", val_size, err, arch, val_size, size);
-            if (vm) sf_model_free(vm);
-            sf_replicas_free(reps);
-            sf_loader_destroy(train_ld);
-            sf_loader_destroy(val_ld);
-            sf_split_free(&split);
-            sf_dataset_free(&ds);
-            sf_run_dir_close(&run);
-            json_decref(pool);
-            return 2;
+            status = 2;
+            goto teardown;
         }
     }
     const char *init = sf_opt_str(&o, "init");
     if (init && sf_model_load(m, init, NULL, err, sizeof err)) {
         fprintf(stderr, "springfield train: --init: %s\n", err);
-        return 1;
+        status = 1;
+        goto teardown;
     }
     if (sf_opt_str(&o, "freeze")) {
         int nf = sf_replicas_freeze(reps, sf_opt_str(&o, "freeze"));
@@ -522,7 +517,6 @@ int sf_cmd_train(int argc, char **argv) {
     if (cosine)
         sf_run_log(&run, "springfield: lr schedule cosine: %lld warmup steps, %lld steps in all, %g -> %g",
                    (long long)warmup_steps, (long long)total_steps, oc.lr, min_lr);
-    int status = 0;
     int ckpt_failed = 0;  // checkpoint writes failed in a row (e.g. disk full): training carries on
     double last_ckpt = sf_now();
 
@@ -719,6 +713,7 @@ int sf_cmd_train(int argc, char **argv) {
     free(counts_json);
     sf_train_state_free(&st);
     sf_opt_free(opt);
+teardown:  // what exists once the models are built (a refused --val-size or --init jumps here)
     sf_replicas_free(reps);
     if (vm) sf_model_free(vm);
     sf_loader_destroy(train_ld);
