@@ -73,7 +73,7 @@ void sf_image_free(sf_image *img);
 int sf_image_write_jpeg(const char *path, const sf_image *img, int quality, char *err, size_t errlen);
 // Replaces img by its JPEG of the given quality (1..100, libjpeg's defaults: 4:2:0, baseline), decoded
 // again as a file would be: the compression artefacts the task's training images carry, for test images
-// made to look like them (evaluate/predict --shrink-jpeg). Returns 0, or -1 with a message naming `name`.
+// made to look like them (evaluate/predict --reencode). Returns 0, or -1 with a message naming `name`.
 int sf_image_jpeg_roundtrip(sf_image *img, int quality, const char *name, char *err, size_t errlen);
 
 #endif
