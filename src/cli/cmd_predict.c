@@ -225,11 +225,11 @@ int sf_cmd_predict(int argc, char **argv) {
             fprintf(stderr, "springfield predict: %s\n", err);
             rc = 1;
         } else {
-            char shrunk[64] = "";
-            if (shrink > 0 || reencode > 0)
-                snprintf(shrunk, sizeof shrunk, " (shrunk to %d px, JPEG quality %d)", shrink, reencode);
-            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s%s%s", sub, n, bad,
-                    ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "", shrunk);
+            char prep[64];
+            sf_prepare_describe(prep, sizeof prep, shrink, reencode);
+            sf_info("wrote %s: %d rows (%d unreadable images given class %s), %.1f img/s%s%s%s%s", sub, n, bad,
+                    ci.names ? ci.names[fallback] : "0", n / dt, flip ? " (tta flip)" : "", prep[0] ? " (" : "",
+                    prep, prep[0] ? ")" : "");
         }
     }
     if (!ci.names) sf_warn("%s has no class_names metadata: predictions are class indices", e.path[0]);

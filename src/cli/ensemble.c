@@ -130,6 +130,13 @@ int sf_prepare_image(sf_image *img, int shrink, int reencode, const char *name, 
     return 0;
 }
 
+void sf_prepare_describe(char *out, size_t n, int shrink, int reencode) {
+    char s[32] = "", q[32] = "";
+    if (shrink > 0) snprintf(s, sizeof s, "shrunk to %d px", shrink);
+    if (reencode > 0) snprintf(q, sizeof q, "JPEG quality %d", reencode);
+    snprintf(out, n, "%s%s%s", s, s[0] && q[0] ? ", " : "", q);
+}
+
 void sf_ensemble_classify(sf_ensemble *e, float *probs, const sf_image *img, const int *ok, int nb, int flip) {
     for (int j = 0; j < e->n; j++) {
         int s = e->size[j];

@@ -33,6 +33,10 @@ typedef struct {
 // -1 with img freed and the cause in err (naming `name`).
 int sf_prepare_image(sf_image *img, int shrink, int reencode, const char *name, char *err, size_t errlen);
 
+// out = what sf_prepare_image does with these options, for the summary line: "" when nothing, else
+// "shrunk to 128 px", "JPEG quality 90" or both, joined by ", ".
+void sf_prepare_describe(char *out, size_t n, int shrink, int reencode);
+
 // Opens the comma-separated checkpoints in `weights`. arch / size (NULL / 0: each checkpoint's own)
 // override every model; "path@SIZE" runs that model at input size SIZE whatever the others do (a model
 // trained on random crops often scores better a little above its training size). k_default is the class

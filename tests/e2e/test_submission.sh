@@ -49,6 +49,10 @@ cmp -s "$TMP/all-none.txt" "$TMP/all-big.txt"; check "--shrink above every image
 [ $? = 0 ] && [ "$(wc -l <"$TMP/sub-shrink.csv")" = 14 ] && grep -q "shrunk to 24 px, JPEG quality 90" "$TMP/shrink.err" &&
     ! cmp -s "$TMP/all-none.txt" "$TMP/all-shrink.txt"
 check "--shrink 24 --reencode 90: a row per file, said on stderr, other probabilities" $?
+"$SF" predict --weights "$RUN/best.safetensors" --images "$IMG" --submission "$TMP/sub-q.csv" --threads 2 \
+    --reencode 90 >/dev/null 2>"$TMP/q.err"
+[ $? = 0 ] && grep -q "(JPEG quality 90)" "$TMP/q.err" && ! grep -q "shrunk" "$TMP/q.err"
+check "--reencode 90 alone: said as the only preparation" $?
 "$SF" predict --weights "$TMP/missing.safetensors" --images "$IMG" --submission "$TMP/x.csv" >/dev/null 2>&1
 [ $? = 1 ] && [ ! -e "$TMP/x.csv" ]; check "missing weights: exit 1, no file" $?
 # An ensemble (--weights a,b): each image's probabilities are the mean of the members', each member at
