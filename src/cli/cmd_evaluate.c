@@ -211,12 +211,11 @@ int sf_cmd_evaluate(int argc, char **argv) {
         printf("%-28s %9.4f %9.4f %9.4f %8lld\n", ci.names ? ci.names[c] : fallback, p[c], r[c], f[c],
                (long long)sup[c]);
     }
-    char prep[64], prep_note[66] = "";
+    char prep[64];
     sf_prepare_describe(prep, sizeof prep, shrink, reencode);
-    if (prep[0]) snprintf(prep_note, sizeof prep_note, ", %s", prep);
-    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s%s%s)\n",
+    printf("\nimages %lld (%d unreadable, skipped)  accuracy %.4f  macro_f1 %.4f  weighted_f1 %.4f  (%.1f img/s%s%s%s)\n",
            (long long)mt.total, bad, mt.accuracy, mt.macro_f1, mt.weighted_f1, n / dt, flip ? ", tta flip" : "",
-           prep_note);
+           prep[0] ? ", " : "", prep);
     if (sf_opt_flag(&o, "matrix")) {
         printf("\nconfusion matrix (row = true class, column = predicted, in class order above):\n");
         for (int t = 0; t < k; t++) {

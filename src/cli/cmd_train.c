@@ -56,8 +56,8 @@ static const sf_opt_spec spec[] = {
     {"val-size", SF_OPT_INT, "0", NULL, 0, 1024,
      "validate at this input size (0: --size), for best-weights choice and the plateau schedule; best.safetensors "
      "records it for evaluate/predict. A model trained on random crops often scores better a little above its "
-     "training size. For resnet18/resnet50 (simple and best flatten into their classifier, so most sizes change "
-     "its weights)"},
+     "training size. resnet18 and resnet50 only: simple and best flatten into their classifier, so another size "
+     "would need other weights"},
     {"epochs", SF_OPT_INT, NULL, NULL, 1, 100000, "epochs (default 30; synthetic demo 20)"},
     {"lr", SF_OPT_FLOAT, "1e-3", NULL, 1e-12, 1e12, "initial learning rate"},
     {"optimizer", SF_OPT_CHOICE, "adamw", "adamw|sgd", 0, 0, "optimizer"},
