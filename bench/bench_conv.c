@@ -2,14 +2,15 @@
 // backward-data and backward-weights timed separately against oneDNN in the same run.
 //
 //   springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] [--clock wall|cpu]
-//                          [--model simple|best|resnet1x1] [--layer NAME] [--dir fwd|bwd_d|bwd_w]
+//                          [--model simple|best|resnet18|resnet1x1] [--layer NAME] [--dir fwd|bwd_d|bwd_w]
 //                          [--algo auto|direct|gemm]
 //
 // Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
 // every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. The
 // algorithm column says which path the plan chose ("direct_<isa>_<ur>x<ocb>[_row3]", "direct_<isa>_wgrad"
 // or "gemm_chunk<images>");
-// --algo forces one. --model resnet1x1 (not in the default run) times the 1x1 convolutions of ResNet-50. Runs of
+// --algo forces one. --model resnet18 and --model resnet1x1 (not in the default run) time each distinct
+// convolution of ResNet-18 once, and the 1x1 convolutions of ResNet-50. Runs of
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
 // limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
@@ -48,6 +49,17 @@ static const layer_def resnet_1x1_layers[] = {
     {"l1.c1", 64, 64, 1, 1, 0, 0, 0, 4},     {"l1.c3", 64, 256, 1, 1, 0, 0, 0, 4},
     {"l2.down", 256, 512, 1, 2, 0, 0, 0, 4}, {"l3.c1", 1024, 256, 1, 1, 0, 0, 0, 16},
     {"l4.c3", 512, 2048, 1, 1, 0, 0, 0, 32},
+};
+
+// ResNet-18: each distinct convolution once (layerN.conv stands for the 3 or 4 stride-1 3x3 convolutions of
+// stage N, which share one shape); the max pooling after conv1 has padding, so stages give their size directly.
+static const layer_def resnet18_layers[] = {
+    {"conv1", 3, 64, 7, 2, 3, 0, 0, 0},          {"l1.conv", 64, 64, 3, 1, 1, 0, 0, 4},
+    {"l2.0.conv1", 64, 128, 3, 2, 1, 0, 0, 4},   {"l2.down", 64, 128, 1, 2, 0, 0, 0, 4},
+    {"l2.conv", 128, 128, 3, 1, 1, 0, 0, 8},     {"l3.0.conv1", 128, 256, 3, 2, 1, 0, 0, 8},
+    {"l3.down", 128, 256, 1, 2, 0, 0, 0, 8},     {"l3.conv", 256, 256, 3, 1, 1, 0, 0, 16},
+    {"l4.0.conv1", 256, 512, 3, 2, 1, 0, 0, 16}, {"l4.down", 256, 512, 1, 2, 0, 0, 0, 16},
+    {"l4.conv", 512, 512, 3, 1, 1, 0, 0, 32},
 };
 
 static bool g_cpu_clock;
@@ -223,12 +235,13 @@ int sf_bench_conv(int argc, char **argv) {
         }
         else {
             fprintf(stderr, "usage: springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] "
-                            "[--clock wall|cpu] [--model simple|best|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm]\n");
+                            "[--clock wall|cpu] [--model simple|best|resnet18|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm]\n");
             return 2;
         }
     }
     bool dir_ok = !o.dir || !strcmp(o.dir, "fwd") || !strcmp(o.dir, "bwd_d") || !strcmp(o.dir, "bwd_w");
-    bool model_ok = !o.model || !strcmp(o.model, "simple") || !strcmp(o.model, "best") || !strcmp(o.model, "resnet1x1");
+    bool model_ok = !o.model || !strcmp(o.model, "simple") || !strcmp(o.model, "best") ||
+                    !strcmp(o.model, "resnet18") || !strcmp(o.model, "resnet1x1");
     if (!dir_ok || !model_ok) {
         fprintf(stderr, "springfield: bench conv: unknown %s '%s'\n", dir_ok ? "model" : "direction",
                 dir_ok ? o.model : o.dir);
@@ -260,6 +273,8 @@ int sf_bench_conv(int argc, char **argv) {
         for (int z = 0; z < n_sizes; z++) {
             bench_model("simple", simple_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
             bench_model("best", best_layers, 6, size_list[z], thread_list[t], &o, eng, stream);
+            if (o.model && !strcmp(o.model, "resnet18"))
+                bench_model("resnet18", resnet18_layers, 11, size_list[z], thread_list[t], &o, eng, stream);
             if (o.model && !strcmp(o.model, "resnet1x1"))
                 bench_model("resnet1x1", resnet_1x1_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
         }

@@ -49,6 +49,12 @@ void sf_onednn_conv_create(sf_onednn_conv *d, dnnl_engine_t eng, dnnl_stream_t s
     dnnl_memory_t y = new_mem(d, eng, fpd, dnnl_query_dst_md, 0);
     dnnl_memory_t dy = new_mem(d, eng, bpd, dnnl_query_diff_dst_md, 0);
     dnnl_memory_t dx = new_mem(d, eng, bpd, dnnl_query_diff_src_md, 0);
+    // Backward-data may want the weights in another layout than forward (it does for ResNet's padded 3-channel
+    // conv1, where passing forward's weights crashed); a reorder would not be timed anyway.
+    dnnl_memory_t wb = w;
+    if (!dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0),
+                                dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0)))
+        wb = new_mem(d, eng, bpd, dnnl_query_weights_md, 0);
     dnnl_memory_t xw = new_mem(d, eng, wpd, dnnl_query_src_md, 0);
     dnnl_memory_t dyw = new_mem(d, eng, wpd, dnnl_query_diff_dst_md, 0);
     dnnl_memory_t dw = new_mem(d, eng, wpd, dnnl_query_diff_weights_md, 0);
@@ -57,7 +63,7 @@ void sf_onednn_conv_create(sf_onednn_conv *d, dnnl_engine_t eng, dnnl_stream_t s
     SF_DNNL_CHECK(dnnl_primitive_create(&d->prim[1], bpd));
     SF_DNNL_CHECK(dnnl_primitive_create(&d->prim[2], wpd));
     dnnl_exec_arg_t fa[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, y}};
-    dnnl_exec_arg_t ba[] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}};
+    dnnl_exec_arg_t ba[] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, wb}, {DNNL_ARG_DIFF_SRC, dx}};
     dnnl_exec_arg_t wa[] = {{DNNL_ARG_SRC, xw}, {DNNL_ARG_DIFF_DST, dyw}, {DNNL_ARG_DIFF_WEIGHTS, dw},
                             {DNNL_ARG_DIFF_BIAS, db}};
     memcpy(d->args[0], fa, sizeof fa);

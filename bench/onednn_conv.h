@@ -24,7 +24,7 @@
 typedef struct {
     dnnl_stream_t stream;
     dnnl_primitive_t prim[3];    // forward (training), backward-data, backward-weights
-    dnnl_memory_t mem[10];
+    dnnl_memory_t mem[11];  // at most: x, w, bias, y, dy, dx, backward-data w, and 4 for backward-weights
     int n_mem;
     dnnl_exec_arg_t args[3][5];
     int n_args[3];

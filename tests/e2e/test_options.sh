@@ -61,4 +61,18 @@ st=$?
 rows=$(grep -cE "simple_s94_b2 +(conv[1-5]\.[02]|flatten|fc1\.[01]|out) +[0-9.]+ +[0-9.]+ +[0-9.]+%" "$TMP/layers.txt")
 [ $st = 0 ] && [ "$rows" = 14 ] && grep -qE "optimizer +[0-9.]+" "$TMP/layers.txt" && grep -qE " step +[0-9.]+ " "$TMP/layers.txt"
 check "bench train --layers: 14 layer rows, optimizer and step (exit $st, $rows rows)" $?
+
+# bench conv --model resnet18: every distinct convolution, three directions each, against oneDNN. conv1 (3
+# channels, padding 3) once crashed inside oneDNN's backward-data, which was given forward's weights layout.
+"$SF" bench conv --model resnet18 --size 64 --batch 2 --threads 1 --reps 1 >"$TMP/conv.txt" 2>&1
+st=$?
+rows=$(grep -cE "^resnet18 +64 +[a-z0-9.]+ +mb2.* (fwd|bwd_d|bwd_w) +t1 .* ratio +[0-9.]+$" "$TMP/conv.txt")
+[ $st = 0 ] && [ "$rows" = 33 ] && grep -qE "^resnet18 +64 sum " "$TMP/conv.txt"
+check "bench conv --model resnet18: 11 layers x 3 directions and the sum (exit $st, $rows rows)" $?
+# the shape that crashed (batch 2 at 64 px did not)
+"$SF" bench conv --model resnet18 --layer conv1 --size 128 --batch 8 --threads 1 --reps 1 >"$TMP/conv.txt" 2>&1
+st=$?
+rows=$(grep -cE "^resnet18 +128 conv1 +mb8ic3ih128.* (fwd|bwd_d|bwd_w) +t1 " "$TMP/conv.txt")
+[ $st = 0 ] && [ "$rows" = 3 ]
+check "bench conv --model resnet18 --layer conv1 at 128 px, batch 8: three directions (exit $st, $rows rows)" $?
 finish
