@@ -37,17 +37,7 @@ static const sf_opt_spec spec[] = {
     {"images", SF_OPT_STR, NULL, NULL, 0, 0, "folder of images to classify (e.g. testset/)"},
     {"submission", SF_OPT_STR, NULL, NULL, 0, 0, "Kaggle CSV to write (Id,Expected); omitted: print only"},
     {"top", SF_OPT_INT, "1", NULL, 1, 42, "also print the K most likely classes per image to stdout"},
-    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,
-     "architecture (default: from the checkpoint)"},
-    {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},
-    {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},
-    {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,
-     "test-time augmentation: flip averages the class probabilities of each image and its mirror image"},
-    SF_PREPARE_OPTS,
-    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},
-    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
-     "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory "
-     "interleaved (interleave); no binding (off)"},
+    SF_INFER_OPTS,
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 

@@ -20,6 +20,21 @@ typedef struct {
 
 // The options of evaluate and predict that prepare each image as the task's training images were made,
 // for full-size images and a model trained on shrunk JPEGs (see sf_prepare_image).
+// The options of evaluate and predict that say how a model classifies: architecture and size (else the
+// checkpoint's), batch, test-time augmentation, image preparation (SF_PREPARE_OPTS), threads and placement.
+#define SF_INFER_OPTS                                                                                     \
+    {"model", SF_OPT_CHOICE, NULL, "simple|best|resnet18|resnet50", 0, 0,                                 \
+     "architecture (default: from the checkpoint)"},                                                      \
+    {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},              \
+    {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},                                \
+    {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,                                                     \
+     "test-time augmentation: flip averages the class probabilities of each image and its mirror image"}, \
+    SF_PREPARE_OPTS,                                                                                      \
+    {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "threads (0: one per core, or OMP_NUM_THREADS)"},         \
+    {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,                                          \
+     "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory " \
+     "interleaved (interleave); no binding (off)"}
+
 #define SF_PREPARE_OPTS                                                                                   \
     {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,                                                            \
      "first shrink each image (bicubic) so its shorter side is at most this many px, as the training "    \
