@@ -29,21 +29,6 @@ static const sf_opt_spec spec[] = {
 };
 #define NSPEC (int)(sizeof spec / sizeof spec[0])
 
-// "0-3,8,10-11": a sorted int list in hwloc's list syntax.
-static void list_str(char *out, size_t n, const int *v, int count) {
-    size_t k = 0;
-    out[0] = 0;
-    for (int i = 0; i < count && k + 1 < n;) {
-        int j = i;
-        while (j + 1 < count && v[j + 1] == v[j] + 1) j++;
-        int w = j > i ? snprintf(out + k, n - k, "%s%d-%d", k ? "," : "", v[i], v[j])
-                      : snprintf(out + k, n - k, "%s%d", k ? "," : "", v[i]);
-        if (w < 0) break;
-        k += (size_t)w;
-        i = j + 1;
-    }
-}
-
 static const char *node_str(char *buf, size_t n, int node) {
     if (node == SF_NODE_ANY) snprintf(buf, n, "first touch");
     else if (node == SF_NODE_INTERLEAVE) snprintf(buf, n, "interleaved");
@@ -74,8 +59,8 @@ static void print_plan(const sf_topo_plan *p, const sf_topo_opts *o, const int *
     for (int g = 0; g < p->n_groups; g++) {
         int first = p->group_first_thread[g], n = p->group_threads[g];
         for (int i = 0; i < n; i++) v[i] = p->thread_pu[first + i], c[i] = p->thread_core[first + i];
-        list_str(pus, sizeof pus, v, n);
-        list_str(cores, sizeof cores, c, n);
+        sf_list_str(pus, sizeof pus, v, n);
+        sf_list_str(cores, sizeof cores, c, n);
         char range[32];
         if (n == 1) snprintf(range, sizeof range, "thread %d", first);
         else snprintf(range, sizeof range, "threads %d-%d", first, first + n - 1);
@@ -85,7 +70,7 @@ static void print_plan(const sf_topo_plan *p, const sf_topo_opts *o, const int *
     }
     if (!observed) return;
     for (int i = 0; i < p->n_threads; i++) v[i] = observed[i];
-    list_str(ran, sizeof ran, v, p->n_threads);
+    sf_list_str(ran, sizeof ran, v, p->n_threads);
     if (misplaced < 0) printf("  binding:  failed (threads ran on PUs %s)\n", ran);
     else if (p->bind) printf("  binding:  %d of %d threads on their planned PU (observed PUs %s)\n",
                              p->n_threads - misplaced, p->n_threads, ran);

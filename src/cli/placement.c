@@ -10,8 +10,7 @@
 
 #define FAKE_ENV "SPRINGFIELD_FAKE_NUMA_NODES"
 
-// "0-3,8": a sorted list of ints in hwloc's list syntax (unsorted input is written as it comes).
-static void list_str(char *out, size_t n, const int *v, int count) {
+void sf_list_str(char *out, size_t n, const int *v, int count) {
     size_t k = 0;
     out[0] = 0;
     for (int i = 0; i < count && k + 1 < n;) {
@@ -83,8 +82,8 @@ int sf_placement_setup(sf_placement *out, int threads, const char *numa, int bat
 
     // The report: threads and binding, then each group's cores, node and batch share.
     char pus[256], ran[256], b1[32];
-    list_str(pus, sizeof pus, p->thread_pu, p->n_threads);
-    list_str(ran, sizeof ran, observed, out->misplaced >= 0 ? p->n_threads : 0);
+    sf_list_str(pus, sizeof pus, p->thread_pu, p->n_threads);
+    sf_list_str(ran, sizeof ran, observed, out->misplaced >= 0 ? p->n_threads : 0);
     size_t k = 0;
     int w = snprintf(out->report, sizeof out->report, "placement: %d thread%s, numa %s, ", p->n_threads,
                      p->n_threads == 1 ? "" : "s", sf_numa_name(p->numa));

@@ -38,4 +38,8 @@ int sf_placement_fake_groups(sf_topo_plan *p, char *err, size_t errlen);
 // sf_topo_membind_here applies on the creating thread (SF_NODE_ANY under --numa off).
 int sf_placement_model_node(const sf_placement *p);
 
+// out = "0-3,8": the ints v[0..count) in hwloc's list syntax, runs of consecutive values joined (unsorted
+// input is written as it comes); cut short, never overrun, when n is too small.
+void sf_list_str(char *out, size_t n, const int *v, int count);
+
 #endif
