@@ -396,16 +396,17 @@ int sf_cmd_train(int argc, char **argv) {
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch,
                           .deterministic = sf_opt_flag(&o, "deterministic"), .seed = seed,
                           .label_smoothing = (float)sf_opt_float(&o, "label-smoothing")};
+    int status = 0;
+    sf_model *vm = NULL;  // validation at --val-size (NULL: on the replicas)
     // One replica per NUMA group; the optimizer, checkpoints and loads work on the master (replica 0).
     sf_replicas *reps = sf_replicas_create(&mc, sf_topology_get(), &pl.plan, NULL, err, sizeof err);
     if (!reps) {
         fprintf(stderr, "springfield train: %s\n", err);
-        return 2;
+        status = 2;
+        goto teardown;
     }
     sf_model *m = sf_replicas_master(reps);
-    int status = 0;
     // Validation at another size runs on a model of that size, given the master's weights each time.
-    sf_model *vm = NULL;
     if (val_size != size) {
         sf_model_config vmc = mc;
         vmc.in_h = vmc.in_w = val_size;
@@ -444,7 +445,8 @@ int sf_cmd_train(int argc, char **argv) {
         char id[64];
         if (sf_train_state_load(&st, m, opt, cp.state, id, sizeof id, err, sizeof err)) {
             fprintf(stderr, "springfield train: --resume: %s\n", err);
-            return 1;
+            status = 1;
+            goto free_state;
         }
         sf_run_log(&run, "springfield: resuming %s at epoch %d, batch %lld (checkpoint %s, lr %.3g)", out,
                    st.epoch + 1, (long long)st.batch, id, st.lr);
@@ -481,7 +483,8 @@ int sf_cmd_train(int argc, char **argv) {
     if (sf_run_write_config(&run, &o, extra, err, sizeof err)) {
         // Without config.json the run could not be resumed or evaluated: stop before training anything.
         fprintf(stderr, "springfield train: %s/config.json: %s\n", out, err);
-        return 1;
+        status = 1;
+        goto free_meta;
     }
 
     sf_run_log(&run,
@@ -708,12 +711,14 @@ int sf_cmd_train(int argc, char **argv) {
     free(yt);
     free(yp);
     free(bn_snap);
+free_meta:  // a config.json that could not be written jumps here
     free(counts);
     free(names_json);
     free(counts_json);
+free_state:  // a refused --resume jumps here
     sf_train_state_free(&st);
     sf_opt_free(opt);
-teardown:  // what exists once the models are built (a refused --val-size or --init jumps here)
+teardown:  // what exists once the loaders are made (failed replicas, a refused --val-size or --init jump here)
     sf_replicas_free(reps);
     if (vm) sf_model_free(vm);
     sf_loader_destroy(train_ld);
