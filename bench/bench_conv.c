@@ -62,6 +62,21 @@ static const layer_def resnet18_layers[] = {
     {"l4.conv", 512, 512, 3, 1, 1, 0, 0, 32},
 };
 
+// The models --model names; the default run (no --model) times the `by_default` ones.
+#define NLAYERS(a) (int)(sizeof a / sizeof a[0])
+static const struct {
+    const char *name;
+    const layer_def *layers;
+    int n;
+    bool by_default;
+} models[] = {
+    {"simple", simple_layers, NLAYERS(simple_layers), true},
+    {"best", best_layers, NLAYERS(best_layers), true},
+    {"resnet18", resnet18_layers, NLAYERS(resnet18_layers), false},
+    {"resnet1x1", resnet_1x1_layers, NLAYERS(resnet_1x1_layers), false},
+};
+#define NMODELS NLAYERS(models)
+
 static bool g_cpu_clock;
 static int g_threads = 1;
 
@@ -145,7 +160,6 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
     double peak = sf_peak_gflops() * threads, flops_sum = 0, t_ours = 0, t_dnnl = 0;
     bool dnnl_all = true;
     int h = size, in_vb = sf_vb();  // in_vb: the previous layer's output block (pooling keeps it)
-    if (o->model && strcmp(o->model, model)) return;
     for (int l = 0; l < n_layers; l++) {
         const layer_def *L = &layers[l];
         bool first = l == 0 && !L->in_div;
@@ -240,8 +254,8 @@ int sf_bench_conv(int argc, char **argv) {
         }
     }
     bool dir_ok = !o.dir || !strcmp(o.dir, "fwd") || !strcmp(o.dir, "bwd_d") || !strcmp(o.dir, "bwd_w");
-    bool model_ok = !o.model || !strcmp(o.model, "simple") || !strcmp(o.model, "best") ||
-                    !strcmp(o.model, "resnet18") || !strcmp(o.model, "resnet1x1");
+    bool model_ok = !o.model;
+    for (int i = 0; i < NMODELS; i++) model_ok |= o.model && !strcmp(o.model, models[i].name);
     if (!dir_ok || !model_ok) {
         fprintf(stderr, "springfield: bench conv: unknown %s '%s'\n", dir_ok ? "model" : "direction",
                 dir_ok ? o.model : o.dir);
@@ -271,12 +285,10 @@ int sf_bench_conv(int argc, char **argv) {
         omp_set_num_threads(thread_list[t]);
         g_threads = thread_list[t];
         for (int z = 0; z < n_sizes; z++) {
-            bench_model("simple", simple_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
-            bench_model("best", best_layers, 6, size_list[z], thread_list[t], &o, eng, stream);
-            if (o.model && !strcmp(o.model, "resnet18"))
-                bench_model("resnet18", resnet18_layers, 11, size_list[z], thread_list[t], &o, eng, stream);
-            if (o.model && !strcmp(o.model, "resnet1x1"))
-                bench_model("resnet1x1", resnet_1x1_layers, 5, size_list[z], thread_list[t], &o, eng, stream);
+            for (int i = 0; i < NMODELS; i++)
+                if (o.model ? !strcmp(o.model, models[i].name) : models[i].by_default)
+                    bench_model(models[i].name, models[i].layers, models[i].n, size_list[z], thread_list[t], &o, eng,
+                                stream);
         }
     }
     dnnl_stream_destroy(stream);

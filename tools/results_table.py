@@ -15,10 +15,7 @@ import json
 import os
 import sys
 
-
-def hms(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+from run_summary import hms  # the same h:mm:ss as the per-run summaries
 
 
 def row(folder, name):

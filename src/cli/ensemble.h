@@ -20,6 +20,14 @@ typedef struct {
 
 // The options of evaluate and predict that prepare each image as the task's training images were made,
 // for full-size images and a model trained on shrunk JPEGs (see sf_prepare_image).
+#define SF_PREPARE_OPTS                                                                                   \
+    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,                                                            \
+     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training "    \
+     "images were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},     \
+    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,                                                           \
+     "then re-encode each image as a JPEG of this quality and decode it again, as the training images "   \
+     "were made (90 for the Simpsons train folder); 0: off"}
+
 // The options of evaluate and predict that say how a model classifies: architecture and size (else the
 // checkpoint's), batch, test-time augmentation, image preparation (SF_PREPARE_OPTS), threads and placement.
 #define SF_INFER_OPTS                                                                                     \
@@ -34,14 +42,6 @@ typedef struct {
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,                                          \
      "threads bound to cores, model memory on their node (interleaved over several) (auto); model memory " \
      "interleaved (interleave); no binding (off)"}
-
-#define SF_PREPARE_OPTS                                                                                   \
-    {"shrink", SF_OPT_INT, "0", NULL, 0, 4096,                                                            \
-     "first shrink each image (bicubic) so its shorter side is at most this many px, as the training "    \
-     "images were made (128 for the Simpsons train folder, whose originals were shrunk so); 0: off"},     \
-    {"reencode", SF_OPT_INT, "0", NULL, 0, 100,                                                           \
-     "then re-encode each image as a JPEG of this quality and decode it again, as the training images "   \
-     "were made (90 for the Simpsons train folder); 0: off"}
 
 // img shrunk so its shorter side is at most `shrink` px (sf_image_shrink; 0: as it is), then, when
 // reencode > 0, replaced by its JPEG of that quality decoded again (sf_image_jpeg_roundtrip). Returns 0, or
