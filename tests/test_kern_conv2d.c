@@ -150,6 +150,9 @@ static const conv_case random_cases[] = {
     // without any tap (they must come out zero).
     {1, 2, 11, 13, 10, 3, 2, 1, true},  {2, 4, 9, 20, 16, 5, 1, 2, true},   {1, 3, 10, 10, 8, 1, 2, 0, true},
     {1, 2, 11, 11, 20, 2, 3, 0, true},
+    // 1x1 backward-data in per-thread items of several images, the last one partial (9 images of 16
+    // pixels), with a partial channel block of dx, and with padding (whole dx rows and columns untouched).
+    {9, 40, 8, 8, 20, 1, 2, 0, false}, {3, 20, 7, 8, 24, 1, 2, 1, false}, {5, 17, 5, 7, 9, 1, 3, 1, false},
 };
 
 Test(conv2d, fast_matches_reference) {

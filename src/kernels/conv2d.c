@@ -446,9 +446,12 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
         snprintf(direct[2], sizeof direct[2], "direct_avx512_pair8_wgrad");
     }
 #endif
-    char gemm[32] = "";
+    char gemm[32] = "", gemm_items[32] = "";
     if (p->any_gemm) snprintf(gemm, sizeof gemm, "gemm_chunk%d", p->gm.chunk);
-    for (int d = 0; d < 3; d++) snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%.31s", p->gemm[d] ? gemm : direct[d]);
+    if (p->any_gemm) snprintf(gemm_items, sizeof gemm_items, "gemm_item%d", p->gm.item);
+    for (int d = 0; d < 3; d++)
+        snprintf(p->dir_algo[d], sizeof p->dir_algo[d], "%.31s",
+                 !p->gemm[d] ? direct[d] : d == 1 && p->gm.item ? gemm_items : gemm);
     snprintf(p->algo, sizeof p->algo, "%s%s%s%s", direct[0], p->gemm[0] ? "+gemm_fwd" : "", p->gemm[1] ? "+gemm_bwd_d" : "",
              p->gemm[2] ? "+gemm_bwd_w" : "");
     return p;

@@ -372,6 +372,8 @@ typedef struct {
     float *col;           // (chunk*OH*OW, K) patches, tap-major with channels inner
     float *mat;           // (chunk*OH*OW, Co) y or dy as a matrix
     float *dwm;           // (Co, K) weight gradient in OHWI order
+    int item, nthr;       // 1x1 backward-data: images per thread's work item (0: chunks), scratch slots
+    float *item_buf;      // (nthr, item*OH*OW, Co + K) per-thread dy matrix and patch gradients
 } sf_conv_gemm;
 
 void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain);
