@@ -153,6 +153,8 @@ static const conv_case random_cases[] = {
     // 1x1 backward-data in per-thread items of several images, the last one partial (9 images of 16
     // pixels), with a partial channel block of dx, and with padding (whole dx rows and columns untouched).
     {9, 40, 8, 8, 20, 1, 2, 0, false}, {3, 20, 7, 8, 24, 1, 2, 1, false}, {5, 17, 5, 7, 9, 1, 3, 1, false},
+    // Weights larger than the input, several chunks of images: work items go out group by group.
+    {7, 64, 3, 3, 128, 3, 1, 1, false}, {13, 32, 4, 5, 96, 3, 1, 1, false},
 };
 
 Test(conv2d, fast_matches_reference) {
