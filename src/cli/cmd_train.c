@@ -539,6 +539,8 @@ int sf_cmd_train(int argc, char **argv) {
         sf_progress_begin(&pg, stderr, -1, label, st.batch, nbatches);
         double t_train = sf_now();
         int64_t imgs_this_run = 0;
+        const double train_s0 = st.train_seconds;  // from before a resume within this epoch
+        const int64_t imgs0 = st.train_images;
         while (sf_loader_next(train_ld, &b)) {
             if (cosine) {
                 st.lr = sf_cosine_lr(oc.lr, min_lr, st.global_step, warmup_steps, total_steps);
@@ -593,6 +595,8 @@ int sf_cmd_train(int argc, char **argv) {
             if (g_stop) break;
             if (ckpt_every > 0 && sf_now() - last_ckpt >= ckpt_every && st.batch < nbatches) {
                 st.epoch_seconds = sf_now() - t_epoch;
+                st.train_seconds = train_s0 + (sf_now() - t_train);
+                st.train_images = imgs0 + imgs_this_run;
                 ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
                 last_ckpt = sf_now();
             }
@@ -602,6 +606,8 @@ int sf_cmd_train(int argc, char **argv) {
         if (status) break;
         if (g_stop) {
             st.epoch_seconds = sf_now() - t_epoch;
+            st.train_seconds = train_s0 + train_s;
+            st.train_images = imgs0 + imgs_this_run;
             ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
             status = report_interrupt(&run, &st, cp.state, argv[-1], out, ckpt_failed == 0);
             break;
@@ -615,7 +621,7 @@ int sf_cmd_train(int argc, char **argv) {
                              .val_acc = ev.acc,
                              .val_f1 = ev.macro_f1,
                              .seconds = sf_now() - t_epoch,
-                             .img_per_s = train_s > 0 ? imgs_this_run / train_s : 0,
+                             .img_per_s = train_s0 + train_s > 0 ? (imgs0 + imgs_this_run) / (train_s0 + train_s) : 0,
                              .skipped = (int)st.n_skipped};
         char line[512];
         sf_epoch_line(line, sizeof line, &r);
@@ -647,7 +653,8 @@ int sf_cmd_train(int argc, char **argv) {
         st.batch = 0;
         st.sum_loss = 0;
         st.n_correct = st.n_images = st.n_skipped = 0;
-        st.epoch_seconds = 0;
+        st.epoch_seconds = st.train_seconds = 0;
+        st.train_images = 0;
         ckpt_failed = save_checkpoint(&cp, &st) ? ckpt_failed + 1 : 0;
         last_ckpt = sf_now();
         char path[4200];

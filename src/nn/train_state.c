@@ -10,14 +10,15 @@
 #define FORMAT_NAME "springfield-train-state"
 #define FORMAT_VERSION "1"
 
-// Fixed slots of the "train.i64" and "train.f64" vectors; appending keeps old files readable.
+// Fixed slots of the "train.i64" and "train.f64" vectors. New slots are appended, and a file with
+// fewer slots (written before they existed) loads with the missing ones at 0; *_V1 is the first layout.
 enum {
     I_EPOCH, I_BATCH, I_STEP, I_BEST_EPOCH, I_BAD_STREAK, I_CORRECT, I_IMAGES, I_SKIPPED,
     I_PL_BAD, I_PL_COOLDOWN_COUNTER, I_PL_LAST_EPOCH, I_PL_MODE_MAX, I_PL_THRESHOLD_ABS, I_PL_PATIENCE,
-    I_PL_COOLDOWN, I_COUNT
+    I_PL_COOLDOWN, I_COUNT_V1, I_TRAIN_IMAGES = I_COUNT_V1, I_COUNT
 };
 enum { F_LR, F_BEST_ACC, F_SUM_LOSS, F_EPOCH_SECONDS, F_PL_FACTOR, F_PL_THRESHOLD, F_PL_MIN_LR, F_PL_EPS, F_PL_BEST,
-       F_COUNT };
+       F_COUNT_V1, F_TRAIN_SECONDS = F_COUNT_V1, F_COUNT };
 
 void sf_train_state_init(sf_train_state *s, double lr) {
     memset(s, 0, sizeof *s);
@@ -68,6 +69,7 @@ int sf_train_state_save(const char *path, const sf_train_state *s, const sf_mode
     iv[I_PL_THRESHOLD_ABS] = pl->threshold_abs;
     iv[I_PL_PATIENCE] = pl->patience;
     iv[I_PL_COOLDOWN] = pl->cooldown;
+    iv[I_TRAIN_IMAGES] = s->train_images;
     fv[F_LR] = s->lr;
     fv[F_BEST_ACC] = s->best_acc;
     fv[F_SUM_LOSS] = s->sum_loss;
@@ -77,6 +79,7 @@ int sf_train_state_save(const char *path, const sf_train_state *s, const sf_mode
     fv[F_PL_MIN_LR] = pl->min_lr;
     fv[F_PL_EPS] = pl->eps;
     fv[F_PL_BEST] = pl->best;
+    fv[F_TRAIN_SECONDS] = s->train_seconds;
 
     double *hist = NULL;
     sf_st_writer *w = sf_st_writer_new();
@@ -127,6 +130,23 @@ static const sf_st_tensor *need(const sf_st_file *f, const char *name, sf_dtype 
     return t;
 }
 
+// A 1-D slot vector of dtype dt with between min_count and max_count elements, or NULL with err.
+static const sf_st_tensor *need_slots(const sf_st_file *f, const char *name, sf_dtype dt, int64_t min_count,
+                                      int64_t max_count, const char *path, char *err, size_t errlen) {
+    const sf_st_tensor *t = sf_st_get(f, name);
+    if (!t) {
+        snprintf(err, errlen, "%s: tensor '%s' is missing", path, name);
+        return NULL;
+    }
+    if (t->dtype != dt || t->ndim != 1 || t->shape[0] < min_count || t->shape[0] > max_count) {
+        snprintf(err, errlen, "%s: tensor '%s' is %s[%lld], expected %s[%lld..%lld]", path, name,
+                 sf_dtype_name(t->dtype), t->ndim == 1 ? (long long)t->shape[0] : -1LL, sf_dtype_name(dt),
+                 (long long)min_count, (long long)max_count);
+        return NULL;
+    }
+    return t;
+}
+
 static int load_param(sf_param *p, const sf_st_file *f, const char *path, char *err, size_t errlen) {
     const sf_st_tensor *t = need(f, p->name, p->dtype, p->count, path, err, errlen);
     if (!t) return -1;
@@ -150,8 +170,8 @@ int sf_train_state_load(sf_train_state *s, sf_model *m, sf_optimizer *o, const c
         snprintf(err, errlen, "%s: saved with optimizer %s, this run uses %s", path, okind, want);
         goto done;
     }
-    const sf_st_tensor *ti = need(f, "train.i64", SF_DT_I64, I_COUNT, path, err, errlen);
-    const sf_st_tensor *tf = ti ? need(f, "train.f64", SF_DT_F64, F_COUNT, path, err, errlen) : NULL;
+    const sf_st_tensor *ti = need_slots(f, "train.i64", SF_DT_I64, I_COUNT_V1, I_COUNT, path, err, errlen);
+    const sf_st_tensor *tf = ti ? need_slots(f, "train.f64", SF_DT_F64, F_COUNT_V1, F_COUNT, path, err, errlen) : NULL;
     if (!tf) goto done;
     for (int i = 0; i < sf_model_n_params(m); i++)
         if (load_param(sf_model_param(m, i), f, path, err, errlen)) goto done;
@@ -160,10 +180,10 @@ int sf_train_state_load(sf_train_state *s, sf_model *m, sf_optimizer *o, const c
     if (sf_opt_state_load(o, f, "train.opt.", err, errlen)) goto done;
     sf_model_weights_changed(m);
 
-    int64_t iv[I_COUNT];
-    double fv[F_COUNT];
-    memcpy(iv, ti->data, sizeof iv);
-    memcpy(fv, tf->data, sizeof fv);
+    int64_t iv[I_COUNT] = {0};
+    double fv[F_COUNT] = {0};
+    memcpy(iv, ti->data, (size_t)ti->shape[0] * sizeof iv[0]);
+    memcpy(fv, tf->data, (size_t)tf->shape[0] * sizeof fv[0]);
     sf_train_state_free(s);
     sf_train_state_init(s, fv[F_LR]);
     s->epoch = (int)iv[I_EPOCH];
@@ -174,6 +194,7 @@ int sf_train_state_load(sf_train_state *s, sf_model *m, sf_optimizer *o, const c
     s->n_correct = iv[I_CORRECT];
     s->n_images = iv[I_IMAGES];
     s->n_skipped = iv[I_SKIPPED];
+    s->train_images = iv[I_TRAIN_IMAGES];
     sf_plateau *pl = &s->plateau;
     pl->num_bad_epochs = (int)iv[I_PL_BAD];
     pl->cooldown_counter = (int)iv[I_PL_COOLDOWN_COUNTER];
@@ -185,6 +206,7 @@ int sf_train_state_load(sf_train_state *s, sf_model *m, sf_optimizer *o, const c
     s->best_acc = fv[F_BEST_ACC];
     s->sum_loss = fv[F_SUM_LOSS];
     s->epoch_seconds = fv[F_EPOCH_SECONDS];
+    s->train_seconds = fv[F_TRAIN_SECONDS];
     pl->factor = fv[F_PL_FACTOR];
     pl->threshold = fv[F_PL_THRESHOLD];
     pl->min_lr = fv[F_PL_MIN_LR];

@@ -44,6 +44,10 @@ typedef struct {
     double sum_loss;
     int64_t n_correct, n_images, n_skipped;
     double epoch_seconds;  // wall time already spent in the unfinished epoch
+    // Training-loop time and images of the unfinished epoch (validation excluded), so that a resumed
+    // epoch reports the img/s of the whole epoch, not only of the batches after the resume.
+    double train_seconds;
+    int64_t train_images;
     sf_epoch_record *history;  // (n_history), sf_malloc'd
     int n_history, cap_history;
 } sf_train_state;
