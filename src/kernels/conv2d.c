@@ -356,10 +356,10 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     choose_paths(p->gemm, s, x_plain, algo);
     if (xvb != vb) p->gemm[0] = p->gemm[1] = p->gemm[2] = false;  // the GEMM path reads x in vb blocks
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
-    if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain);
+    p->nthr = imax(sf_threads(), omp_get_max_threads());
+    if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain, p->gemm, p->nthr);
     p->cbi = sf_cblocks(s->ci, x_plain ? vb : xvb);
     p->cbo = sf_cblocks(s->co, vb);
-    p->nthr = imax(sf_threads(), omp_get_max_threads());
     int kk = s->kh * s->kw;
     int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
     sf_conv_get_tuning(kisa, sf_conv_class_of(s, x_plain), &pref_ocb, &across);

@@ -22,7 +22,6 @@
 #include <omp.h>
 #else  // built without OpenMP (the ThreadSanitizer build): every region runs on the one calling thread
 static int omp_get_thread_num(void) { return 0; }
-static int omp_get_max_threads(void) { return 1; }
 #endif
 
 #define SCRATCH_FLOATS (1 << 21)
@@ -31,7 +30,8 @@ static int omp_get_max_threads(void) { return 1; }
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
-void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain) {
+void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain, const bool dirs[3],
+                       int nthr) {
     memset(g, 0, sizeof *g);
     g->s = *s;
     g->vb = vb;
@@ -39,19 +39,23 @@ void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x
     g->cbi = (s->ci + vb - 1) / vb;
     g->cbo = (s->co + vb - 1) / vb;
     g->k = s->kh * s->kw * s->ci;
-    size_t per_img = (size_t)s->oh * s->ow * (size_t)(g->k + s->co);
-    g->chunk = imax(1, imin(s->n, (int)(SCRATCH_FLOATS / per_img)));
-    size_t rows = (size_t)g->chunk * s->oh * s->ow;
-    g->col = sf_aligned_alloc(sizeof(float) * rows * g->k);
-    g->mat = sf_aligned_alloc(sizeof(float) * rows * s->co);
-    g->dwm = sf_aligned_alloc(sizeof(float) * (size_t)s->co * g->k);
-    if (s->kh * s->kw == 1) {
+    g->nthr = nthr;
+    int pix = s->oh * s->ow;
+    if (dirs[1] && s->kh * s->kw == 1) {
         // Items of at least ITEM_ROWS output pixels, and at least one per thread.
-        g->nthr = imax(sf_threads(), omp_get_max_threads());
-        int pix = s->oh * s->ow;
-        g->item = imax(1, imin((ITEM_ROWS + pix - 1) / pix, s->n / g->nthr));
-        g->item_buf = sf_aligned_alloc(sizeof(float) * (size_t)g->nthr * g->item * pix * (s->co + g->k));
+        g->item = imax(1, imin((ITEM_ROWS + pix - 1) / pix, s->n / nthr));
+        g->item_buf = sf_aligned_alloc(sizeof(float) * (size_t)nthr * g->item * pix * (s->co + g->k));
     }
+    // The chunked scratch only for the passes that use it: a 1x1 backward-data alone (the downsamples)
+    // needs none of it, which spares several MB per layer.
+    size_t per_img = (size_t)pix * (size_t)(g->k + s->co);
+    g->chunk = imax(1, imin(s->n, (int)(SCRATCH_FLOATS / per_img)));
+    if (dirs[0] || dirs[2] || (dirs[1] && !g->item)) {
+        size_t rows = (size_t)g->chunk * pix;
+        g->col = sf_aligned_alloc(sizeof(float) * rows * g->k);
+        g->mat = sf_aligned_alloc(sizeof(float) * rows * s->co);
+    }
+    if (dirs[2]) g->dwm = sf_aligned_alloc(sizeof(float) * (size_t)s->co * g->k);
 }
 
 void sf_conv_gemm_free(sf_conv_gemm *g) {
@@ -196,7 +200,8 @@ static void scatter_dx_row_1x1(const sf_conv_gemm *g, float *dx, const float *co
 static void backward_data_items(const sf_conv_gemm *g, float *dx, const float *dy, const float *wp) {
     const sf_conv2d_shape *s = &g->s;
     int pix = s->oh * s->ow, items = (s->n + g->item - 1) / g->item;
-#pragma omp parallel for schedule(static) num_threads(sf_threads())
+    // at most the nthr scratch slots, should the thread count have grown since the plan was made
+#pragma omp parallel for schedule(static) num_threads(imin(sf_threads(), g->nthr))
     for (int it = 0; it < items; it++) {
         int n0 = it * g->item, nimg = imin(g->item, s->n - n0), m = nimg * pix;
         float *mat = g->item_buf + (size_t)omp_get_thread_num() * g->item * pix * (s->co + g->k);
@@ -210,7 +215,7 @@ static void backward_data_items(const sf_conv_gemm *g, float *dx, const float *d
 // dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W), wp (Co,KH,KW,Ci)
 void sf_conv_gemm_backward_data(const sf_conv_gemm *g, float *dx, const float *dy, const float *wp) {
     const sf_conv2d_shape *s = &g->s;
-    if (g->item && sf_threads() <= g->nthr) {
+    if (g->item) {
         backward_data_items(g, dx, dy, wp);
         return;
     }

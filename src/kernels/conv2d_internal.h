@@ -369,14 +369,17 @@ typedef struct {
     bool x_plain;         // x and dx plain NCHW (first layer), else blocked
     int vb, cbi, cbo, k;  // k = KH*KW*Ci, the GEMM depth of forward
     int chunk;            // images per GEMM
-    float *col;           // (chunk*OH*OW, K) patches, tap-major with channels inner
-    float *mat;           // (chunk*OH*OW, Co) y or dy as a matrix
-    float *dwm;           // (Co, K) weight gradient in OHWI order
+    float *col;           // (chunk*OH*OW, K) patches, tap-major with channels inner; NULL if unused
+    float *mat;           // (chunk*OH*OW, Co) y or dy as a matrix; NULL if unused
+    float *dwm;           // (Co, K) weight gradient in OHWI order; NULL without backward-weights
     int item, nthr;       // 1x1 backward-data: images per thread's work item (0: chunks), scratch slots
     float *item_buf;      // (nthr, item*OH*OW, Co + K) per-thread dy matrix and patch gradients
 } sf_conv_gemm;
 
-void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain);
+// dirs: the passes that run on this path (forward, backward-data, backward-weights), so that only
+// their scratch is allocated; nthr: the plan's thread slots.
+void sf_conv_gemm_init(sf_conv_gemm *g, const sf_conv2d_shape *s, int vb, bool x_plain, const bool dirs[3],
+                       int nthr);
 void sf_conv_gemm_free(sf_conv_gemm *g);
 // wp (Co,KH,KW,Ci) from w (Co,Ci,KH,KW): the packed weights of a GEMM plan, Co*K floats.
 void sf_conv_gemm_pack(const sf_conv_gemm *g, float *wp, const float *w_oihw);
