@@ -3,7 +3,7 @@
 //
 //   springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] [--clock wall|cpu]
 //                          [--model simple|best|resnet18|resnet1x1] [--layer NAME] [--dir fwd|bwd_d|bwd_w]
-//                          [--algo auto|direct|gemm]
+//                          [--algo auto|direct|gemm] [--onednn-dtype f32|bf16]
 //
 // Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
 // every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. The
@@ -14,6 +14,9 @@
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
 // limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
+// --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w, y and their gradients; f32 weight gradients,
+// AVX512_BF16 allowed on the avx512 path) against our f32: the yardstick for a bf16 path, which
+// springfield does not have yet. The rows then also name oneDNN's implementation.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
 // clock: on an oversubscribed machine it leaves out the time the threads sat preempted (OpenMP threads
 // spinning at barriers still count, alike for both libraries).
@@ -151,6 +154,7 @@ typedef struct {
     int batch, reps;
     const char *model, *layer, *dir;  // filters (NULL: all); sums cover only the rows that ran
     sf_conv2d_algo algo;
+    bool dnnl_bf16;  // --onednn-dtype bf16
 } bench_opts;
 
 static const char *dir_names[3] = {"fwd", "bwd_d", "bwd_w"};
@@ -176,7 +180,7 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
         our_layer ours;
         sf_onednn_conv dn;
         our_layer_create(&ours, &s, first, o->algo, in_vb);
-        sf_onednn_conv_create(&dn, eng, stream, &s);
+        sf_onednn_conv_create(&dn, eng, stream, &s, o->dnnl_bf16 ? dnnl_bf16 : dnnl_f32);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
         for (int dir = 0; dir < 3; dir++) {
@@ -197,13 +201,15 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
             if (o->json)
                 printf("{\"suite\":\"conv\",\"model\":\"%s\",\"size\":%d,\"layer\":\"%s\",\"shape\":\"%s\",\"dir\":\"%s\","
                        "\"threads\":%d,\"clock\":\"%s\",\"algo\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,"
-                       "\"ratio\":%.3f}\n",
+                       "\"ratio\":%.3f,\"onednn_dtype\":\"%s\",\"onednn_impl\":\"%s\"}\n",
                        model, size, L->name, shape, dir_names[dir], threads, g_cpu_clock ? "cpu" : "wall",
-                       sf_conv2d_plan_dir_algo(ours.plan, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
+                       sf_conv2d_plan_dir_algo(ours.plan, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0,
+                       o->dnnl_bf16 ? "bf16" : "f32", dn.ok ? dn.impl[dir] : "");
             else
-                printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn %7.1f GF/s  ratio %5.2f\n",
+                printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn%s %7.1f GF/s  ratio %5.2f%s%s\n",
                        model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_dir_algo(ours.plan, dir), go,
-                       100.0 * go / peak, gd, dn.ok ? go / gd : 0.0);
+                       100.0 * go / peak, o->dnnl_bf16 ? "-bf16" : "", gd, dn.ok ? go / gd : 0.0,
+                       o->dnnl_bf16 ? "  " : "", o->dnnl_bf16 && dn.ok ? dn.impl[dir] : "");
             fflush(stdout);
         }
         our_layer_destroy(&ours);
@@ -216,12 +222,13 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
     if (o->json)
         printf("{\"suite\":\"conv\",\"model\":\"%s\",\"size\":%d,\"layer\":\"sum\",\"threads\":%d,\"clock\":\"%s\","
                "\"gflops\":%.2f,"
-               "\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,\"ratio\":%.3f}\n",
-               model, size, threads, g_cpu_clock ? "cpu" : "wall", go, 100.0 * go / peak, gd, gd > 0 ? go / gd : 0.0);
+               "\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,\"ratio\":%.3f,\"onednn_dtype\":\"%s\"}\n",
+               model, size, threads, g_cpu_clock ? "cpu" : "wall", go, 100.0 * go / peak, gd, gd > 0 ? go / gd : 0.0,
+               o->dnnl_bf16 ? "bf16" : "f32");
     else
-        printf("%-6s %3d sum   all layers, all directions                  t%d %-20s %7.1f GF/s %5.1f%% peak  onednn %7.1f "
+        printf("%-6s %3d sum   all layers, all directions                  t%d %-20s %7.1f GF/s %5.1f%% peak  onednn%s %7.1f "
                "GF/s  ratio %5.2f\n",
-               model, size, threads, "", go, 100.0 * go / peak, gd, gd > 0 ? go / gd : 0.0);
+               model, size, threads, "", go, 100.0 * go / peak, o->dnnl_bf16 ? "-bf16" : "", gd, gd > 0 ? go / gd : 0.0);
     fflush(stdout);
 }
 
@@ -238,7 +245,14 @@ int sf_bench_conv(int argc, char **argv) {
         else if (!strcmp(argv[i], "--model") && i + 1 < argc) o.model = argv[++i];
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc) o.layer = argv[++i];
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) o.dir = argv[++i];
-        else if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--onednn-dtype") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "springfield: bench conv: unknown --onednn-dtype '%s' (f32 or bf16)\n", v);
+                return 2;
+            }
+            o.dnnl_bf16 = !strcmp(v, "bf16");
+        } else if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
             const char *a = argv[++i];
             if (!strcmp(a, "direct")) o.algo = SF_CONV_DIRECT;
             else if (!strcmp(a, "gemm")) o.algo = SF_CONV_GEMM;
@@ -249,7 +263,8 @@ int sf_bench_conv(int argc, char **argv) {
         }
         else {
             fprintf(stderr, "usage: springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] "
-                            "[--clock wall|cpu] [--model simple|best|resnet18|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm]\n");
+                            "[--clock wall|cpu] [--model simple|best|resnet18|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm] "
+                            "[--onednn-dtype f32|bf16]\n");
             return 2;
         }
     }
@@ -267,7 +282,7 @@ int sf_bench_conv(int argc, char **argv) {
     }
     // oneDNN on the ISA path being compared (ours may run avx2 on an AVX-512 CPU), set before its first use.
     char dnnl_isa[128];
-    sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);
+    sf_onednn_limit_isa(sf_isa_active(), o.dnnl_bf16, dnnl_isa, sizeof dnnl_isa);
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     SF_DNNL_CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
@@ -277,8 +292,9 @@ int sf_bench_conv(int argc, char **argv) {
     int size_list[2] = {224, 96}, n_sizes = 2;
     if (size) size_list[0] = size, n_sizes = 1;
     if (!o.json)
-        printf("# conv: batch %d, median of %d, %s clock, isa %s, oneDNN max isa %s, peak %.1f GFLOP/s per thread\n",
-               o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), dnnl_isa, sf_peak_gflops());
+        printf("# conv: batch %d, median of %d, %s clock, isa %s, oneDNN in %s, max isa %s, peak %.1f GFLOP/s per thread\n",
+               o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), o.dnnl_bf16 ? "bf16" : "f32",
+               dnnl_isa, sf_peak_gflops());
     for (int t = 0; t < n_thr; t++) {
         // Both libraries run on OpenMP: one setting sizes both.
         sf_bench_place_threads(thread_list[t]);

@@ -164,7 +164,7 @@ static void conv_onednn_setup(pc_case *p) {
         SF_DNNL_CHECK(dnnl_engine_create(&g_dnnl_eng, dnnl_cpu, 0));
         SF_DNNL_CHECK(dnnl_stream_create(&g_dnnl_stream, g_dnnl_eng, dnnl_stream_default_flags));
     }
-    sf_onednn_conv_create(&p->dn, g_dnnl_eng, g_dnnl_stream, s);
+    sf_onednn_conv_create(&p->dn, g_dnnl_eng, g_dnnl_stream, s, dnnl_f32);
     p->flops = 2.0 * s->n * s->co * s->oh * s->ow * s->ci * s->kh * s->kw;
 }
 
@@ -316,7 +316,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
     if (rc >= 0) return rc;
     fix_openblas_env();
     char dnnl_isa[128];
-    sf_onednn_limit_isa(sf_isa_active(), dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
+    sf_onednn_limit_isa(sf_isa_active(), false, dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
     const int threads = (int)sf_opt_int(&o, "threads");
     sf_bench_place_threads(threads);
     sf_openblas()->set_num_threads(threads);

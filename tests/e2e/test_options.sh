@@ -75,4 +75,16 @@ st=$?
 rows=$(grep -cE "^resnet18 +128 conv1 +mb8ic3ih128.* (fwd|bwd_d|bwd_w) +t1 " "$TMP/conv.txt")
 [ $st = 0 ] && [ "$rows" = 3 ]
 check "bench conv --model resnet18 --layer conv1 at 128 px, batch 8: three directions (exit $st, $rows rows)" $?
+# --onednn-dtype bf16: oneDNN's side in bf16, said in the header and on every row (a CPU without a bf16
+# implementation of oneDNN still prints the rows, with ratio 0); an unknown type is refused.
+"$SF" bench conv --model resnet18 --layer l2.conv --size 64 --batch 2 --threads 1 --reps 1 --onednn-dtype bf16 \
+    >"$TMP/conv.txt" 2>&1
+st=$?
+rows=$(grep -cE "^resnet18 +64 l2.conv .* (fwd|bwd_d|bwd_w) +t1 .* onednn-bf16 +[0-9.]+ GF/s +ratio" "$TMP/conv.txt")
+[ $st = 0 ] && [ "$rows" = 3 ] && grep -q "oneDNN in bf16" "$TMP/conv.txt"
+check "bench conv --onednn-dtype bf16: three bf16 rows (exit $st, $rows rows; $(grep -m1 -oE 'jit[a-z0-9_]*:[a-z0-9_]+' "$TMP/conv.txt"))" $?
+"$SF" bench conv --onednn-dtype f16 >"$TMP/conv.txt" 2>&1
+st=$?
+[ $st = 2 ] && grep -q "unknown --onednn-dtype 'f16'" "$TMP/conv.txt"
+check "bench conv --onednn-dtype f16 refused (exit $st)" $?
 finish
