@@ -71,6 +71,8 @@ BENCH_LIBS := $(if $(filter 0,$(OPENMP)),,-ldnnl -ldl)  # OpenBLAS is dlopen'ed 
 # and gets that ISA's -m flags; nothing else does, so the binary runs on any x86-64.
 FLAGS_avx512 := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2 -mbmi2
 FLAGS_avx2 := -mavx2 -mfma
+# *bf16_avx512.c also use AVX512_BF16 (vdpbf16ps, vcvtneps2bf16); they run only where sf_bf16_supported().
+$(BUILD)/obj/%bf16_avx512.o: FLAGS_avx512 += -mavx512bf16
 FLAGS_neon :=
 
 LIB_SRC_ALL := $(shell find src/kernels src/nn src/data src/util -name '*.c' | sort)

@@ -3,7 +3,7 @@
 //
 //   springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] [--clock wall|cpu]
 //                          [--model simple|best|resnet18|resnet1x1] [--layer NAME] [--dir fwd|bwd_d|bwd_w]
-//                          [--algo auto|direct|gemm] [--onednn-dtype f32|bf16]
+//                          [--algo auto|direct|gemm] [--dtype f32|bf16] [--onednn-dtype f32|bf16]
 //
 // Each layer prints a benchdnn-style shape string, our algorithm, GFLOP/s (2*N*Co*OH*OW*Ci*KH*KW for
 // every direction), % of the measured FMA peak times threads, oneDNN's GFLOP/s and the ratio. The
@@ -14,9 +14,11 @@
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
 // limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
-// --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w, y and their gradients; f32 weight gradients,
-// AVX512_BF16 allowed on the avx512 path) against our f32: the yardstick for a bf16 path, which
-// springfield does not have yet. The rows then also name oneDNN's implementation.
+// --dtype bf16 runs our forward and backward-data on bf16 plans (sf_conv2d_plan_create_bf16) where the CPU
+// has AVX512_BF16 and the layer is not a first layer; x and dy are converted before timing, as oneDNN's
+// are given in bf16; backward-weights stays fp32. --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w,
+// y and their gradients; f32 weight gradients, AVX512_BF16 allowed on the avx512 path); the rows then
+// also name oneDNN's implementation.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
 // clock: on an oversubscribed machine it leaves out the time the threads sat preempted (OpenMP threads
 // spinning at barriers still count, alike for both libraries).
@@ -96,21 +98,30 @@ static double dnnl_run(sf_onednn_conv *d, int dir) {
     return bench_clock() - t0;
 }
 
-// Our side of one layer: plan, packed weights and blocked tensors.
+// Our side of one layer: plan, packed weights and blocked tensors; with bf16, also x, dy and the packed
+// weights in bf16 for forward and backward-data (backward-weights stays fp32).
 typedef struct {
     sf_conv2d_plan *plan;
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
+    bool bf16;
+    uint16_t *x16, *dy16, *wp16;
 } our_layer;
 
 // in_vb: the channel block of the previous layer's output (the input of this one unless first).
-static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo, int in_vb) {
+static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo, int in_vb,
+                             bool bf16) {
+    memset(o, 0, sizeof *o);
     // The engine's channel block for this layer: a first layer of at most 8 channels writes 8-lane
     // blocks on AVX-512 (sf_vb_first), and the next layer reads them as they are where it can
     // (sf_conv2d_narrow_x_ok), as in training.
     int vb = first ? sf_vb_first(s->co) : sf_vb();
     bool narrow = !first && in_vb != vb && algo == SF_CONV_AUTO && sf_conv2d_narrow_x_ok(s, vb, in_vb);
     int xvb = narrow ? in_vb : vb;
-    o->plan = narrow ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb) : sf_conv2d_plan_create_vb(s, first, true, algo, vb);
+    // bf16 where the plan has it: blocked input in 16-lane blocks (not a first layer, nor a narrow one).
+    o->bf16 = bf16 && !first && !narrow && vb == 16 && sf_conv2d_bf16_ok(s);
+    o->plan = o->bf16  ? sf_conv2d_plan_create_bf16(s, true)
+              : narrow ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb)
+                       : sf_conv2d_plan_create_vb(s, first, true, algo, vb);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, xvb);
     size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
     o->x = sf_alloc_uniform(xn, -0.5f, 0.5f, 1);
@@ -121,19 +132,30 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
     o->dw = sf_alloc_uniform(wn, -0.5f, 0.5f, 6);
     o->bias = sf_alloc_uniform(s->co, -0.5f, 0.5f, 7);
     o->db = sf_alloc_uniform(s->co, -0.5f, 0.5f, 8);
+    if (o->bf16) {
+        o->x16 = sf_aligned_alloc(xn * sizeof(uint16_t));
+        o->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
+        o->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(o->plan) * sizeof(uint16_t));
+        sf_bf16_from_f32(o->x16, o->x, xn);
+        sf_bf16_from_f32(o->dy16, o->dy, yn);
+        sf_conv2d_pack_weights_bf16(o->plan, o->wp16, o->w);
+        return;
+    }
     o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan) * sizeof(float));
     sf_conv2d_pack_weights(o->plan, o->wp, o->w);
 }
 
 static void our_layer_destroy(our_layer *o) {
-    float *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp};
-    for (int i = 0; i < 9; i++) sf_free_aligned(bufs[i]);
+    void *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp, o->x16, o->dy16, o->wp16};
+    for (int i = 0; i < 12; i++) sf_free_aligned(bufs[i]);
     sf_conv2d_plan_destroy(o->plan);
 }
 
 static double our_run(our_layer *o, int dir) {
     double t0 = bench_clock();
-    if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
+    if (dir == 0 && o->bf16) sf_conv2d_forward_bf16(o->plan, o->y, o->x16, o->wp16, o->bias);
+    else if (dir == 1 && o->bf16) sf_conv2d_backward_data_bf16(o->plan, o->dx, o->dy16, o->wp16);
+    else if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
     else if (dir == 1) sf_conv2d_backward_data(o->plan, o->dx, o->dy, o->wp);
     else sf_conv2d_backward_weights(o->plan, o->dw, o->db, o->dy, o->x);
     return bench_clock() - t0;
@@ -155,6 +177,7 @@ typedef struct {
     const char *model, *layer, *dir;  // filters (NULL: all); sums cover only the rows that ran
     sf_conv2d_algo algo;
     bool dnnl_bf16;  // --onednn-dtype bf16
+    bool bf16;       // --dtype bf16
 } bench_opts;
 
 static const char *dir_names[3] = {"fwd", "bwd_d", "bwd_w"};
@@ -179,7 +202,7 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
         double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
         our_layer ours;
         sf_onednn_conv dn;
-        our_layer_create(&ours, &s, first, o->algo, in_vb);
+        our_layer_create(&ours, &s, first, o->algo, in_vb, o->bf16);
         sf_onednn_conv_create(&dn, eng, stream, &s, o->dnnl_bf16 ? dnnl_bf16 : dnnl_f32);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
@@ -252,6 +275,13 @@ int sf_bench_conv(int argc, char **argv) {
                 return 2;
             }
             o.dnnl_bf16 = !strcmp(v, "bf16");
+        } else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "springfield: bench conv: unknown --dtype '%s' (f32 or bf16)\n", v);
+                return 2;
+            }
+            o.bf16 = !strcmp(v, "bf16");
         } else if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
             const char *a = argv[++i];
             if (!strcmp(a, "direct")) o.algo = SF_CONV_DIRECT;
@@ -264,7 +294,7 @@ int sf_bench_conv(int argc, char **argv) {
         else {
             fprintf(stderr, "usage: springfield bench conv [--json] [--threads N] [--size 96|224] [--batch B] [--reps R] "
                             "[--clock wall|cpu] [--model simple|best|resnet18|resnet1x1] [--layer convN] [--dir fwd|bwd_d|bwd_w] [--algo auto|direct|gemm] "
-                            "[--onednn-dtype f32|bf16]\n");
+                            "[--dtype f32|bf16] [--onednn-dtype f32|bf16]\n");
             return 2;
         }
     }
@@ -292,8 +322,10 @@ int sf_bench_conv(int argc, char **argv) {
     int size_list[2] = {224, 96}, n_sizes = 2;
     if (size) size_list[0] = size, n_sizes = 1;
     if (!o.json)
-        printf("# conv: batch %d, median of %d, %s clock, isa %s, oneDNN in %s, max isa %s, peak %.1f GFLOP/s per thread\n",
-               o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()), o.dnnl_bf16 ? "bf16" : "f32",
+        printf("# conv: batch %d, median of %d, %s clock, isa %s%s, oneDNN in %s, max isa %s, peak %.1f GFLOP/s per thread\n",
+               o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()),
+               !o.bf16 ? "" : sf_bf16_supported() ? " (bf16 forward and backward-data)" : " (no bf16 here: fp32)",
+               o.dnnl_bf16 ? "bf16" : "f32",
                dnnl_isa, sf_peak_gflops());
     for (int t = 0; t < n_thr; t++) {
         // Both libraries run on OpenMP: one setting sizes both.

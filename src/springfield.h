@@ -10,6 +10,7 @@
 #include "kernels/sgemm.h"
 #include "kernels/layout.h"
 #include "kernels/conv2d.h"
+#include "kernels/bf16.h"
 #include "kernels/pool.h"
 #include "kernels/batchnorm.h"
 #include "kernels/activation.h"

@@ -8,6 +8,7 @@
 // the output row and column, so the plan stores per row and per column the input coordinate of every
 // tap (-1 outside the input); runs of columns with the same valid set share one tap list.
 #include "kernels/conv2d.h"
+#include "kernels/bf16.h"
 #include "kernels/conv2d_internal.h"
 #include "kernels/conv2d_tuning.h"
 #include "kernels/cpu.h"
@@ -49,12 +50,14 @@ typedef struct {
     int *row_in;             // [out_h][KH] input row of each kernel row, -1 outside
     int *col_in;             // [out_w][KW] input column of each kernel column, -1 outside
     unsigned *col_mask;      // [out_w] bit kw set when col_in is valid
-    size_t w_off, w_floats;  // this direction's weights in the packed buffer
+    size_t w_off, w_floats;  // this direction's weights in the packed buffer (bf16 plans: in bf16 pairs)
+    void (*direct)(const sf_conv_kargs *a, int ur, int ocb);  // the strip kernel: isa->direct, or the bf16 one
 } conv_dir;
 
 struct sf_conv2d_plan {
     sf_conv2d_shape s;
     bool x_plain, deterministic;
+    bool bf16;            // forward and backward-data read bf16 x / dy and weights (sf_conv2d_plan_create_bf16)
     const sf_conv_isa *isa;
     int vb, cbi, cbo, nthr;
     int xvb;              // channels per block of blocked x (and dx): vb, or 8 for a narrow input (see
@@ -338,12 +341,14 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     return sf_conv2d_plan_create_vb(s, x_plain, deterministic, algo, sf_vb());
 }
 
+// bf16: forward and backward-data on bf16 pairs (blocked x only, vb 16 on AVX-512; the caller checks).
 static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic, sf_conv2d_algo algo,
-                                   int vb, int xvb) {
+                                   int vb, int xvb, bool bf16) {
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
     p->s = *s;
     p->x_plain = x_plain;
     p->deterministic = deterministic;
+    p->bf16 = bf16;
     const sf_isa kisa = isa_for_vb(vb);
     p->isa = isa_kernels(kisa);
     p->vb = vb;
@@ -355,6 +360,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
 #endif
     choose_paths(p->gemm, s, x_plain, algo);
     if (xvb != vb) p->gemm[0] = p->gemm[1] = p->gemm[2] = false;  // the GEMM path reads x in vb blocks
+    if (bf16) p->gemm[0] = p->gemm[1] = false;                    // fp32 only; backward-weights is fp32 anyway
     p->any_gemm = p->gemm[0] || p->gemm[1] || p->gemm[2];
     p->nthr = imax(sf_threads(), omp_get_max_threads());
     if (p->any_gemm) sf_conv_gemm_init(&p->gm, s, vb, x_plain, p->gemm, p->nthr);
@@ -364,13 +370,15 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
     sf_conv_get_tuning(kisa, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
+    // A bf16 direction counts its input in 32-bit slots, each a pair of adjacent channels: vb/2 per block.
+    const int slots = vb / 2;
     conv_dir *f = &p->fwd;
-    f->icb = x_plain ? 1 : xvb;
+    f->icb = x_plain ? 1 : bf16 ? slots : xvb;
     f->n_cb = x_plain ? s->ci : p->cbi;
-    f->icb_last = x_plain ? 1 : s->ci - (p->cbi - 1) * xvb;
+    f->icb_last = x_plain ? 1 : bf16 ? cdiv(s->ci - (p->cbi - 1) * vb, 2) : s->ci - (p->cbi - 1) * xvb;
     f->in_h = s->ih;
     f->in_w = s->iw;
-    f->in_pix = x_plain ? 1 : xvb;
+    f->in_pix = x_plain ? 1 : bf16 ? slots : xvb;
     f->in_cbs = (ptrdiff_t)s->ih * s->iw * f->in_pix;
     f->in_is = f->in_cbs * f->n_cb;
     f->out_nb = p->cbo;
@@ -381,7 +389,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     fwd_maps(f, s);
     pick_blocking(f, p->isa, pref_ocb, across, s->n);
     // Rows of 3 columns at stride 1 into one output block: the ISA's row-sharing strip, if it has one.
-    bool rows3 = s->sw == 1 && s->kw == 3 && f->ocb == 1;
+    bool rows3 = !bf16 && s->sw == 1 && s->kw == 3 && f->ocb == 1;
     f->row3 = rows3 && x_plain ? p->isa->row3 : NULL;
     f->row3b = rows3 && !x_plain ? p->isa->row3b : NULL;
     // One image per work item: consecutive items then run consecutive output rows of one image, whose
@@ -399,13 +407,13 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     f->w_floats = dir_w_floats(f, kk, vb);
 
     conv_dir *b = &p->bwd;
-    b->icb = vb;
+    b->icb = bf16 ? slots : vb;
     b->n_cb = p->cbo;
-    b->icb_last = s->co - (p->cbo - 1) * vb;
+    b->icb_last = bf16 ? cdiv(s->co - (p->cbo - 1) * vb, 2) : s->co - (p->cbo - 1) * vb;
     b->in_h = s->oh;
     b->in_w = s->ow;
-    b->in_pix = vb;
-    b->in_cbs = (ptrdiff_t)s->oh * s->ow * vb;
+    b->in_pix = b->icb;
+    b->in_cbs = (ptrdiff_t)s->oh * s->ow * b->in_pix;
     b->in_is = b->in_cbs * p->cbo;
     b->out_nb = p->cbi;
     b->out_h = s->ih;
@@ -415,7 +423,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     bwd_maps(b, s);
     pick_blocking(b, p->isa, pref_ocb, across, s->n);
     // Backward-data of the same shape into one block of dx: the blocked row-sharing strip.
-    b->row3b = !x_plain && s->sw == 1 && s->kw == 3 && b->ocb == 1 ? p->isa->row3b : NULL;
+    b->row3b = !bf16 && !x_plain && s->sw == 1 && s->kw == 3 && b->ocb == 1 ? p->isa->row3b : NULL;
     if (b->row3b) b->ur = p->isa->row3_ur, b->chunk = imin(s->n, b->ur);
     if (!x_plain) pick_passes(b, kk, vb);
     if (b->cb_pass < b->n_cb) balance_chunks(b, s->n, p->nthr);
@@ -434,23 +442,28 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     p->taps_stride = (2 * kk + 7) / 8 * 8;
     p->taps = sf_aligned_alloc(sizeof(ptrdiff_t) * (size_t)p->taps_stride * p->nthr);
     // Plain dx with few channels: dot products over dy's channel blocks, all lanes busy.
-    p->bplain = x_plain && !p->gemm[1] && p->isa->bwd_plain && s->ci <= SF_CONV_BPLAIN_MAX_CI;
+    p->bplain = !bf16 && x_plain && !p->gemm[1] && p->isa->bwd_plain && s->ci <= SF_CONV_BPLAIN_MAX_CI;
     p->bplain_ur = p->bplain ? p->isa->bplain_ur[s->ci] : 0;
     p->bp_ci = s->ci;
 #if defined(__x86_64__)
     // Blocked dx of at most 8 channels in 16-lane blocks (after an 8-lane first layer): dot products keep
     // all 16 lanes busy, where the strip kernel's FMAs would be half padding.
-    if (!x_plain && !p->gemm[1] && vb == 16 && s->ci <= 8 && kernel_isa() == SF_ISA_AVX512)
+    if (!bf16 && !x_plain && !p->gemm[1] && vb == 16 && s->ci <= 8 && kernel_isa() == SF_ISA_AVX512)
         p->bplain = p->bdot8 = true, p->bplain_ur = SF_CONV_DOT8_UR, p->bp_ci = 8;
 #endif
     p->bp_w_off = f->w_floats + b->w_floats;
     p->gemm_w_off = p->bp_w_off + (p->bplain ? (size_t)p->cbo * kk * p->bp_ci * vb : 0);
     // Each direction's own tile ("_row3": its full strips take the row-sharing kernel); backward-weights
     // runs the weight-gradient tiles.
+    f->direct = b->direct = p->isa->direct;
+#if defined(__x86_64__)
+    if (bf16) f->direct = b->direct = sf_conv_direct_bf16_avx512;
+#endif
     char direct[3][32];
     const conv_dir *dd[2] = {f, b};
     for (int d = 0; d < 2; d++)
-        snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s", dd[d]->row3_pairs ? "avx512" : p->isa->name,
+        snprintf(direct[d], sizeof direct[d], "direct_%s_%dx%d%s",
+                 dd[d]->row3_pairs ? "avx512" : bf16 ? "avx512bf16" : p->isa->name,
                  dd[d]->ur, dd[d]->ocb, dd[d]->row3_pairs ? "_pair8" : dd[d]->row3 || dd[d]->row3b ? "_row3" : "");
     if (p->bplain) snprintf(direct[1], sizeof direct[1], "direct_%s_dot%dx%d", p->isa->name, p->bplain_ur, p->bp_ci);
     p->wgrad_plain = p->isa->wgrad_plain;
@@ -474,7 +487,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
 
 sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain, bool deterministic,
                                          sf_conv2d_algo algo, int vb) {
-    return plan_create(s, x_plain, deterministic, algo, vb, vb);
+    return plan_create(s, x_plain, deterministic, algo, vb, vb, false);
 }
 
 bool sf_conv2d_narrow_x_ok(const sf_conv2d_shape *s, int vb, int xvb) {
@@ -490,9 +503,20 @@ sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool de
     if (!sf_conv2d_narrow_x_ok(s, vb, xvb))
         sf_die("conv2d: no kernels for x in %d-lane blocks (%d channels) and y in %d-lane blocks on the %s path", xvb,
                s->ci, vb, sf_isa_name(kernel_isa()));
-    sf_conv2d_plan *p = plan_create(s, false, deterministic, SF_CONV_AUTO, vb, xvb);
+    sf_conv2d_plan *p = plan_create(s, false, deterministic, SF_CONV_AUTO, vb, xvb, false);
     if (!p->bdot8) sf_die("conv2d: a narrow-input plan needs the dot-product backward-data");
     return p;
+}
+
+bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s) {
+    (void)s;
+    return sf_bf16_supported() && kernel_isa() == SF_ISA_AVX512;
+}
+
+sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic) {
+    if (!sf_conv2d_bf16_ok(s))
+        sf_die("conv2d: no bf16 kernels on this CPU or path (%s; bf16 needs AVX512_BF16)", sf_isa_name(kernel_isa()));
+    return plan_create(s, false, deterministic, SF_CONV_AUTO, 16, 16, true);
 }
 
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p) {
@@ -553,6 +577,7 @@ static void pack_dir(const sf_conv2d_plan *p, const conv_dir *d, float *dst, con
 
 // w_oihw is (Co,Ci,KH,KW); wp receives the forward weights then the transposed backward-data weights.
 void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw) {
+    if (p->bf16) sf_die("conv2d: sf_conv2d_pack_weights on a bf16 plan (sf_conv2d_pack_weights_bf16)");
     if (p->any_gemm) sf_conv_gemm_pack(&p->gm, wp + p->gemm_w_off, w_oihw);
     pack_dir(p, &p->fwd, wp + p->fwd.w_off, w_oihw, false);
     pack_dir(p, &p->bwd, wp + p->bwd.w_off, w_oihw, true);
@@ -571,6 +596,42 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
                             o < s->co && c < s->ci ? w_oihw[((size_t)o * s->ci + c) * kk + k] : 0.0f;
                     }
     }
+}
+
+// pack_dir for a bf16 direction: the same tiles in 32-bit slots, slot i of input block cb holding the
+// bf16 weights of its input channels cb*vb + 2i (low half) and 2i + 1 (high half), as vdpbf16ps pairs them.
+static void pack_dir_bf16(const sf_conv2d_plan *p, const conv_dir *d, uint16_t *dst, const float *w, bool transpose) {
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb, kk = s->kh * s->kw;
+    int n_out = transpose ? s->ci : s->co, n_in = transpose ? s->co : s->ci;
+    size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
+    if (n_out % vb || n_in % vb) memset(dst, 0, 2 * sizeof(uint16_t) * d->w_floats);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(sf_threads())
+    for (int ob = 0; ob < d->out_nb; ob++)
+        for (int cb = 0; cb < d->n_cb; cb++) {
+            int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
+            ptrdiff_t k_step = (ptrdiff_t)d->icb * g * vb;
+            size_t tile = (size_t)og * d->ocb * per_block + (size_t)cb * kk * k_step + o * vb;
+            for (int l = 0; l < vb && ob * vb + l < n_out; l++)
+                for (int c = 0; c < vb && cb * vb + c < n_in; c++) {
+                    int oc = ob * vb + l, ic = cb * vb + c;
+                    int co = transpose ? ic : oc, ci = transpose ? oc : ic;
+                    const float *src = w + ((size_t)co * s->ci + ci) * kk;
+                    size_t t = tile + (size_t)(c / 2) * g * vb + l;
+                    for (int k = 0; k < kk; k++) dst[2 * (t + k * k_step) + (c & 1)] = sf_bf16_round(src[k]);
+                }
+        }
+}
+
+size_t sf_conv2d_packed_weights_bf16(const sf_conv2d_plan *p) {
+    if (!p->bf16) sf_die("conv2d: sf_conv2d_packed_weights_bf16 on an fp32 plan");
+    return 2 * (p->fwd.w_floats + p->bwd.w_floats);
+}
+
+void sf_conv2d_pack_weights_bf16(const sf_conv2d_plan *p, uint16_t *wp, const float *w_oihw) {
+    if (!p->bf16) sf_die("conv2d: sf_conv2d_pack_weights_bf16 on an fp32 plan");
+    pack_dir_bf16(p, &p->fwd, wp, w_oihw, false);
+    pack_dir_bf16(p, &p->bwd, wp + 2 * p->fwd.w_floats, w_oihw, true);
 }
 
 // The run of columns c, c + step, ... (one stride phase) whose valid kernel columns (col_mask) are c's.
@@ -647,11 +708,11 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                         if (n % 2) {
                             a.in += (n - 1) * in_ps;
                             a.out += (ptrdiff_t)(n - 1) * d->step * vb;
-                            p->isa->direct(&a, 1, g);
+                            d->direct(&a, 1, g);
                         }
                     } else if (row3 && d->row3b && n >= p->isa->row3b_min_ur) d->row3b(&a, n);
                     else if (row3 && d->row3 && n == d->ur) d->row3(&a);
-                    else p->isa->direct(&a, n, g);
+                    else d->direct(&a, n, g);
                 }
             if (across) {
                 a.in_ps = d->in_is;
@@ -659,7 +720,7 @@ static void run_row(const sf_conv2d_plan *p, const conv_dir *d, float *out, ptrd
                 for (int j = full; j < len; j++) {
                     a.in = in + j * in_ps;
                     a.out = out + (ptrdiff_t)(c + j * d->step) * vb;
-                    p->isa->direct(&a, nimg, g);
+                    d->direct(&a, nimg, g);
                 }
             }
             c += len * d->step;
@@ -725,6 +786,7 @@ static void run_dir(const sf_conv2d_plan *p, const conv_dir *d, float *out, cons
 
 // x (layout of the plan), y blocked (N,Co,OH,OW), bias (Co) or NULL
 void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias) {
+    if (p->bf16) sf_die("conv2d: sf_conv2d_forward on a bf16 plan (sf_conv2d_forward_bf16)");
     if (p->gemm[0]) {
         sf_conv_gemm_forward(&p->gm, y, x, wp + p->gemm_w_off, bias);
         return;
@@ -783,6 +845,7 @@ static void run_bwd_plain(const sf_conv2d_plan *p, float *dx, const float *dy, c
 
 // dy blocked (N,Co,OH,OW), dx (layout of x) (N,Ci,H,W)
 void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy, const float *wp) {
+    if (p->bf16) sf_die("conv2d: sf_conv2d_backward_data on a bf16 plan (sf_conv2d_backward_data_bf16)");
     if (p->gemm[1]) {
         sf_conv_gemm_backward_data(&p->gm, dx, dy, wp + p->gemm_w_off);
         return;
@@ -792,6 +855,25 @@ void sf_conv2d_backward_data(const sf_conv2d_plan *p, float *dx, const float *dy
         return;
     }
     run_dir(p, &p->bwd, dx, dy, wp + p->bwd.w_off, NULL);
+}
+
+// The bf16 directions run the fp32 driver on 32-bit slots: x, dy and the packed weights are passed as
+// float pointers for their addresses only; the bf16 kernel reads them as pairs.
+void sf_conv2d_forward_bf16(const sf_conv2d_plan *p, float *y, const uint16_t *x, const uint16_t *wp,
+                            const float *bias) {
+    if (!p->bf16) sf_die("conv2d: sf_conv2d_forward_bf16 on an fp32 plan");
+    if (bias) {
+        memset(p->bias_pad, 0, sizeof(float) * (size_t)p->cbo * p->vb);
+        memcpy(p->bias_pad, bias, sizeof(float) * (size_t)p->s.co);
+    }
+    run_dir(p, &p->fwd, y, (const float *)(const void *)x, (const float *)(const void *)wp + p->fwd.w_off,
+            bias ? p->bias_pad : NULL);
+}
+
+void sf_conv2d_backward_data_bf16(const sf_conv2d_plan *p, float *dx, const uint16_t *dy, const uint16_t *wp) {
+    if (!p->bf16) sf_die("conv2d: sf_conv2d_backward_data_bf16 on an fp32 plan");
+    run_dir(p, &p->bwd, dx, (const float *)(const void *)dy, (const float *)(const void *)wp + p->fwd.w_floats,
+            NULL);
 }
 
 // Output columns whose input column ow*s - p + kw lies inside the input.

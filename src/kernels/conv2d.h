@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     int n, ci, ih, iw;   // input (N, Ci, H, W)
@@ -47,6 +48,13 @@ sf_conv2d_plan *sf_conv2d_plan_create_vb(const sf_conv2d_shape *s, bool x_plain,
 // reblock pass. sf_conv2d_narrow_x_ok says whether this build and CPU have the kernels for it.
 bool sf_conv2d_narrow_x_ok(const sf_conv2d_shape *s, int vb, int xvb);
 sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool deterministic, int vb, int xvb);
+// bf16 (AVX512_BF16): forward and backward-data read x, dy and the weights as bf16, in the blocked layout
+// with 16-channel blocks (each bf16 where the fp32 value would be; sf_bf16_from_f32 makes it), multiply
+// exactly and sum in fp32; y and dx are fp32. Backward-weights stays fp32 (sf_conv2d_backward_weights on
+// the fp32 x and dy). Blocked x only, not a first layer. sf_conv2d_bf16_ok: whether this CPU and path
+// have the kernels (sf_bf16_supported on the AVX-512 path).
+bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s);
+sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
 // Which algorithms run, for benchmarks and logs, e.g. "direct_avx512_14x2" or "direct_avx512_6x4+gemm_bwd_w";
 // per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4",
@@ -57,6 +65,15 @@ const char *sf_conv2d_plan_dir_algo(const sf_conv2d_plan *p, int dir);
 
 size_t sf_conv2d_packed_weights_floats(const sf_conv2d_plan *p);
 void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_oihw);
+
+// bf16 plans: the packed weights of both directions, a count of bf16 values (uint16_t).
+size_t sf_conv2d_packed_weights_bf16(const sf_conv2d_plan *p);
+void sf_conv2d_pack_weights_bf16(const sf_conv2d_plan *p, uint16_t *wp, const float *w_oihw);
+// y blocked (N,Co,OH,OW) fp32 = conv(x, wp) + bias, x blocked bf16 (N,Ci,H,W) [bias may be NULL]
+void sf_conv2d_forward_bf16(const sf_conv2d_plan *p, float *y, const uint16_t *x, const uint16_t *wp,
+                            const float *bias);
+// dx blocked fp32 (N,Ci,H,W) from dy blocked bf16 (N,Co,OH,OW)
+void sf_conv2d_backward_data_bf16(const sf_conv2d_plan *p, float *dx, const uint16_t *dy, const uint16_t *wp);
 
 // y blocked (N,Co,OH,OW) = conv(x, wp) + bias [bias may be NULL]
 void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias);

@@ -112,6 +112,14 @@ void sf_conv_row3_pair8_avx512(const sf_conv_kargs *a, int np);
 void sf_conv_bwd_dot8_avx512(const sf_conv_bpargs *a, int ur);
 #endif
 
+#if defined(__x86_64__)
+// The strip kernel on bf16 pairs (conv2d_bf16_avx512.c, AVX512_BF16): the direct contract above with
+// every index and stride counted in 32-bit slots, each holding the bf16 values of two adjacent channels
+// (icb = 8 slots per 16-channel block of the input); the weights packed [cb][tap][slot][o][lane] with the
+// pair's two bf16 weights in each 32-bit lane; bias and output fp32. Tiles as the AVX-512 kernel's.
+void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb);
+#endif
+
 // A tile's accumulators: acc[UR][OCB] (the STRIP forms: acc[UR], one output block) declared and started
 // from the output when a->accum (a later chunk of input channels adds to it), else from the bias, and
 // stored back at the end. The LOAD forms declare acc, so they stand as statements of the kernel body.

@@ -84,6 +84,18 @@ int sf_vb_first(int c) {
     return sf_vb();
 }
 
+bool sf_bf16_supported(void) {
+    const char *e = getenv("SPRINGFIELD_BF16");
+    if (e && !strcmp(e, "0")) return false;
+#if defined(__x86_64__)
+    // AVX512_BF16 is CPUID.(EAX=7, ECX=1):EAX bit 5; the OS state for zmm is part of the AVX-512 check.
+    unsigned a, b, c, d;
+    return sf_isa_active() == SF_ISA_AVX512 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1);
+#else
+    return false;
+#endif
+}
+
 static sf_cpu_info g_cpu;
 static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
 

@@ -6,6 +6,7 @@
 #ifndef SF_CPU_H
 #define SF_CPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum { SF_ISA_SCALAR = 0, SF_ISA_AVX2 = 1, SF_ISA_AVX512 = 2, SF_ISA_NEON = 3 } sf_isa;
@@ -27,6 +28,10 @@ int sf_vb(void);
 // gradients) reads and writes; at 8 the plan runs the AVX2 kernels, as fast for 8 useful lanes.
 // SPRINGFIELD_NARROW=0 keeps sf_vb() (for comparisons).
 int sf_vb_first(int c);
+
+// Whether the bf16 compute paths run: the AVX-512 path is active and the CPU has AVX512_BF16 (the
+// vdpbf16ps pair dot product and the vcvtne*ps2bf16 conversions). SPRINGFIELD_BF16=0 says no.
+bool sf_bf16_supported(void);
 
 typedef struct {
     char name[128];       // marketing name from cpuid or /proc/cpuinfo

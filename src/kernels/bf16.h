@@ -1,0 +1,38 @@
+// bf16.h: bfloat16, the upper 16 bits of an fp32 (8 exponent bits, 7 mantissa bits), for the bf16
+// compute paths (conv2d.h: sf_conv2d_plan_create_bf16). Products of two bf16 values are exact in fp32,
+// so a bf16 convolution differs from fp32 only by the rounding of its inputs and the order of its sums.
+#ifndef SF_BF16_H
+#define SF_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+// dst[i] = bf16(src[i]) for i < n, rounded as the AVX512_BF16 conversions round: to nearest, ties to
+// even; denormal inputs become zero of the same sign; NaN stays NaN (made quiet); overflow gives inf.
+// The vector path runs where sf_bf16_supported(), the reference elsewhere; both give the same bits.
+void sf_bf16_from_f32(uint16_t *dst, const float *src, size_t n);
+void sf_bf16_from_f32_ref(uint16_t *dst, const float *src, size_t n);
+
+// One value, as sf_bf16_from_f32_ref.
+static inline uint16_t sf_bf16_round(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40);  // NaN, quieted
+    if ((u & 0x7f800000u) == 0) return (uint16_t)(u >> 16 & 0x8000);       // zero or denormal
+    return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);                 // ties to even
+}
+
+static inline float sf_bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+#if defined(__x86_64__)
+// The AVX512_BF16 path of sf_bf16_from_f32 (bf16_avx512.c); callers check sf_bf16_supported().
+void sf_bf16_from_f32_avx512(uint16_t *dst, const float *src, size_t n);
+#endif
+
+#endif
