@@ -75,8 +75,8 @@ static void round_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = sf_bf16_to_f32(sf_bf16_round(x[i]));
 }
 
-// Returns the worst of the forward and backward-data relative errors against the fp32 reference on the
-// rounded inputs.
+// Returns the worst relative error: forward and backward-data against the fp32 reference on the
+// rounded inputs, backward-weights (fp32) against the reference on the unrounded ones.
 static double check_bf16(const sf_conv2d_shape *s, uint64_t seed) {
     size_t nx = (size_t)s->n * s->ci * s->ih * s->iw, ny = (size_t)s->n * s->co * s->oh * s->ow;
     size_t nw = (size_t)s->co * s->ci * s->kh * s->kw;
@@ -113,14 +113,21 @@ static double check_bf16(const sf_conv2d_shape *s, uint64_t seed) {
     for (size_t i = 0; i < xb_n; i++)
         if ((int)(i % 16) + (int)(i / 16 / ((size_t)s->ih * s->iw) % sf_cblocks(s->ci, 16)) * 16 >= s->ci)
             cr_assert_eq(dxb[i], 0.0f, "nonzero padding channel in dx");
+    // Backward-weights of a bf16 plan is the fp32 one, on the fp32 tensors.
+    float *dw0 = malloc(nw * 4), *dw1 = malloc(nw * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
+    sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
+    sf_conv2d_backward_weights(p, dw1, db1, dyb, xb);
     double ey = max_rel_err(y1, y0, ny), edx = max_rel_err(dx1, dx0, nx);
-    cr_log_info("bf16 n%d ci%d %dx%d co%d k%dx%d s%d p%d (%s / %s): y %.2e dx %.2e", s->n, s->ci, s->ih, s->iw, s->co,
-                s->kh, s->kw, s->sh, s->ph, sf_conv2d_plan_dir_algo(p, 0), sf_conv2d_plan_dir_algo(p, 1), ey, edx);
+    double edw = fmax(max_rel_err(dw1, dw0, nw), max_rel_err(db1, db0, s->co));
+    cr_log_info("bf16 n%d ci%d %dx%d co%d k%dx%d s%d p%d (%s / %s / %s): y %.2e dx %.2e dw %.2e", s->n, s->ci, s->ih,
+                s->iw, s->co, s->kh, s->kw, s->sh, s->ph, sf_conv2d_plan_dir_algo(p, 0), sf_conv2d_plan_dir_algo(p, 1),
+                sf_conv2d_plan_dir_algo(p, 2), ey, edx, edw);
+    free(dw0), free(dw1), free(db0), free(db1);
     sf_conv2d_plan_destroy(p);
     sf_free_aligned(xb), sf_free_aligned(yb), sf_free_aligned(dyb), sf_free_aligned(dxb);
     sf_free_aligned(x16), sf_free_aligned(dy16), sf_free_aligned(wp);
     free(x), free(w), free(b), free(dy), free(y0), free(y1), free(dx0), free(dx1), free(wr), free(xr), free(dyr);
-    return fmax(ey, edx);
+    return fmax(fmax(ey, edx), edw);
 }
 
 Test(conv2d_bf16, matches_reference_on_rounded_inputs) {
