@@ -43,6 +43,8 @@ static const sf_opt_spec spec[] = {
     {"loader-threads", SF_OPT_INT, "2", NULL, 0, 64, "decoding threads of the loader (--data)"},
     {"cache", SF_OPT_FLAG, "off", NULL, 0, 0, "--data: keep decoded images in memory (as train --cache), filled by one untimed pass first"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions"},
+    {"precision", SF_OPT_CHOICE, "fp32", "fp32|bf16", 0, 0,
+     "as train --precision: bf16 convolution forward and backward-data where the CPU has AVX512_BF16"},
     {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
     {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0, "placement, as for train"},
@@ -295,7 +297,7 @@ static int run_scaling(const sf_model_config *mc, const float *x, const int64_t 
             sf_replicas_free(rep);
         }
     char shape[128];
-    snprintf(shape, sizeof shape, "%s_s%d_b%d", mc->arch, mc->in_h, mc->max_batch);
+    snprintf(shape, sizeof shape, "%s_s%d_b%d%s", mc->arch, mc->in_h, mc->max_batch, mc->bf16 ? "_bf16" : "");
     double ips[4];
     for (int c = 0; c < 2 * nt; c++) ips[c] = mc->max_batch / median(t + (size_t)c * rounds, rounds);
     for (int c = 0; c < 2 * nt; c++) {
@@ -333,7 +335,8 @@ int sf_bench_train(int argc, char **argv) {
     int steps = (int)sf_opt_int(&o, "steps"), warmup = (int)sf_opt_int(&o, "warmup");
     int rounds = (int)sf_opt_int(&o, "rounds"), json = sf_opt_flag(&o, "json");
     sf_model_config mc = {.arch = arch, .n_classes = 42, .in_h = size, .in_w = size, .max_batch = batch,
-                          .deterministic = sf_opt_flag(&o, "deterministic"), .seed = 1};
+                          .deterministic = sf_opt_flag(&o, "deterministic"), .seed = 1,
+                          .bf16 = !strcmp(sf_opt_str(&o, "precision"), "bf16")};
     size_t per = (size_t)3 * size * size;
     float *x = sf_aligned_alloc((size_t)batch * per * sizeof(float));  // x is (B,3,S,S)
     int64_t *y = sf_malloc((size_t)batch * sizeof *y);                 // y is (B)
@@ -396,7 +399,7 @@ int sf_bench_train(int argc, char **argv) {
     double train_ips = batch / s_step, inf_ips = batch / s_inf;
     double gflops = 3.0 * flops_img * batch / s_step * 1e-9;
     char shape[128];
-    snprintf(shape, sizeof shape, "%s_s%d_b%d", arch, size, batch);
+    snprintf(shape, sizeof shape, "%s_s%d_b%d%s", arch, size, batch, mc.bf16 ? "_bf16" : "");
     double t_step = have_torch ? median(pt_step, rounds) : 0, t_inf = have_torch ? median(pt_inf, rounds) : 0;
     if (json) {
         printf("{\"suite\":\"train\",\"case\":\"%s\",\"threads\":%d,\"numa\":\"%s\",\"replicas\":%d,"

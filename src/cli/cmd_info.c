@@ -195,6 +195,8 @@ int sf_cmd_info(int argc, char **argv) {
     for (int i = 0; i < 4; i++)
         if (sf_isa_supported((sf_isa)i)) printf(" %s", sf_isa_name((sf_isa)i));
     printf("\n");
+    printf("bf16:      %s\n", sf_bf16_supported() ? "yes (AVX512_BF16: train --precision bf16 runs the convolutions in bf16)"
+                                                  : "no (train --precision bf16 runs in fp32 here)");
     printf("caches:    L1d %zu KiB, L2 %zu KiB, L3 %zu KiB\n", c->l1d >> 10, c->l2 >> 10, c->l3 >> 10);
     printf("threads:   %d\n", sf_threads());
     double p1 = sf_peak_gflops();

@@ -29,6 +29,7 @@
 #include "data/loader.h"
 #include "data/split.h"
 #include "data/synth.h"
+#include "kernels/cpu.h"
 #include "nn/adamw.h"
 #include "nn/cosine.h"
 #include "nn/metrics.h"
@@ -87,6 +88,10 @@ static const sf_opt_spec spec[] = {
      "seed of the validation split only (default: --seed); another --seed on the same split gives an "
      "ensemble member that evaluate --run can score"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions: bit-reproducible runs"},
+    {"precision", SF_OPT_CHOICE, "fp32", "fp32|bf16", 0, 0,
+     "bf16: the convolutions' forward and backward-data on bf16 activations, gradients and weights (exact "
+     "products, fp32 sums; CPUs with AVX512_BF16, fp32 elsewhere); weights, weight gradients, optimizer and "
+     "everything else stay fp32"},
     {"init", SF_OPT_STR, NULL, NULL, 0, 0, "start from these weights (.safetensors)"},
     {"freeze", SF_OPT_STR, NULL, NULL, 0, 0, "freeze parameters matching glob(s), e.g. 'conv*,layer1*'"},
     {"out", SF_OPT_STR, "runs/demo", NULL, 0, 0, "run folder"},
@@ -395,7 +400,8 @@ int sf_cmd_train(int argc, char **argv) {
 
     sf_model_config mc = {.arch = arch, .n_classes = k, .in_h = size, .in_w = size, .max_batch = batch,
                           .deterministic = sf_opt_flag(&o, "deterministic"), .seed = seed,
-                          .label_smoothing = (float)sf_opt_float(&o, "label-smoothing")};
+                          .label_smoothing = (float)sf_opt_float(&o, "label-smoothing"),
+                          .bf16 = !strcmp(sf_opt_str(&o, "precision"), "bf16")};
     int status = 0;
     sf_model *vm = NULL;  // validation at --val-size (NULL: on the replicas)
     // One replica per NUMA group; the optimizer, checkpoints and loads work on the master (replica 0).
@@ -495,6 +501,10 @@ int sf_cmd_train(int argc, char **argv) {
                mc.deterministic ? " deterministic" : "", out);
     sf_run_log(&run, "springfield: %s; cpu profile %s", pl.report, pl.profile);
     if (vm) sf_run_log(&run, "springfield: validation at %d px (training at %d px)", val_size, size);
+    if (mc.bf16)
+        sf_run_log(&run, "springfield: precision bf16: %s", sf_bf16_supported()
+                   ? "convolution forward and backward-data in bf16 (AVX512_BF16)"
+                   : "this CPU or path has no AVX512_BF16, so everything runs in fp32");
     if (!resume) sf_model_print_table(m, stderr);
 
     struct sigaction sa;

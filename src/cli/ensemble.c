@@ -85,7 +85,8 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
             sf_ckpt_info_free(&ci);
             break;
         }
-        sf_model_config mc = {.arch = a, .n_classes = k, .in_h = sz, .in_w = sz, .max_batch = batch};
+        // bf16 weights are scored as they were validated (in bf16 where this CPU can, else fp32).
+        sf_model_config mc = {.arch = a, .n_classes = k, .in_h = sz, .in_w = sz, .max_batch = batch, .bf16 = ci.bf16};
         // Inference runs on one node: the model's memory goes there (first-touched by this thread).
         if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), node);
         sf_model *m = sf_model_create(&mc, err, errlen);

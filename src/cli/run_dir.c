@@ -206,6 +206,7 @@ int sf_ckpt_info_read(sf_ckpt_info *ci, const char *path, char *err, size_t errl
     if ((v = sf_st_meta(f, "arch"))) snprintf(ci->arch, sizeof ci->arch, "%s", v);
     if ((v = sf_st_meta(f, "n_classes"))) ci->n_classes = atoi(v);
     if ((v = sf_st_meta(f, "in_h"))) ci->size = atoi(v);
+    ci->bf16 = (v = sf_st_meta(f, "precision")) && !strcmp(v, "bf16");
     if ((v = sf_st_meta(f, "class_names"))) {
         json_error_t je;
         json_t *a = json_loads(v, 0, &je);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -53,6 +54,7 @@ typedef struct {
     int n_classes, size;
     char **names;      // (n_classes) or NULL
     int64_t *counts;   // (n_classes) training images per class, or NULL
+    bool bf16;         // metadata "precision" is "bf16": validated with bf16 convolutions (train --precision)
 } sf_ckpt_info;
 
 // Returns 0, or -1 with err when the file cannot be opened or its metadata is malformed.

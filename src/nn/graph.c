@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/activation.h"
+#include "kernels/cpu.h"
 #include "kernels/layout.h"
 #include "util/util.h"
 
@@ -45,6 +46,7 @@ void sf_graph_release(sf_graph *g) {
     sf_free_aligned(g->act_arena);
     sf_free_aligned(g->mask_arena);
     sf_free_aligned(g->scratch);
+    sf_free_aligned(g->bf16_buf);
     sf_free_aligned(g->aux_arena);
     sf_free_aligned(g->argmax_arena);
     sf_free_aligned(g->dlogits);
@@ -321,6 +323,17 @@ void sf_graph_finalize(sf_graph *g) {
             g->scratch_floats = g->tensors[g->layers[i].in].floats;
     g->act_arena = sf_aligned_alloc((g->act_floats ? g->act_floats : 16) * sizeof(float));
     g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
+    if (g->bf16 && sf_bf16_supported()) {  // the largest input or output of a convolution, in bf16
+        size_t most = 16;
+        for (int i = 0; i < g->n_layers; i++) {
+            const sf_layer *l = &g->layers[i];
+            if (l->kind != SF_L_CONV || l->in == 0) continue;
+            size_t a = g->tensors[l->in].floats, b = g->tensors[l->out].floats;
+            most = a > most ? a : most;
+            most = b > most ? b : most;
+        }
+        g->bf16_buf = sf_aligned_alloc(most * sizeof(uint16_t));
+    }
     // Zero once: blocked padding channels must read as zeros before any kernel has written them.
     memset(g->act_arena, 0, g->act_floats * sizeof(float));
     for (int i = 0; i < g->n_tensors; i++) {
@@ -359,7 +372,10 @@ void sf_graph_update_first_trainable(sf_graph *g) {
 void sf_graph_pack_weights(sf_graph *g) {
     for (int i = 0; i < g->n_layers; i++) {
         sf_layer *l = &g->layers[i];
-        if (l->kind == SF_L_CONV && l->plan) sf_conv2d_pack_weights(l->plan, l->wpacked, g->params[l->p_w].data);
+        if (l->kind == SF_L_CONV && l->plan && l->bf16)
+            sf_conv2d_pack_weights_bf16(l->plan, (uint16_t *)(void *)l->wpacked, g->params[l->p_w].data);
+        else if (l->kind == SF_L_CONV && l->plan)
+            sf_conv2d_pack_weights(l->plan, l->wpacked, g->params[l->p_w].data);
     }
     g->weights_dirty = false;
 }

@@ -58,7 +58,8 @@ typedef struct {
     int co, k, stride, pad;
     sf_conv2d_plan *plan; // planned for plan_n images
     int plan_n;
-    float *wpacked;
+    float *wpacked;       // the plan's packed weights (bf16 plans: uint16_t bf16 values)
+    bool bf16;            // forward and backward-data run on bf16 (sf_graph.bf16, where the plan has it)
     // pooling
     int pk, pstride, ppad;
     int32_t *argmax;      // maxpool: (max_batch, C, OH, OW) blocked
@@ -79,6 +80,10 @@ typedef struct {
     int vb;              // channel block of the blocked layout (sf_vb() at creation); a tensor's own vb may be narrower
     int max_batch;
     bool deterministic;
+    // Convolutions (not a first layer) run forward and backward-data in bf16 where the CPU has AVX512_BF16
+    // (sf_conv2d_bf16_ok); their input and dy are converted into bf16_buf, one layer at a time.
+    bool bf16;
+    uint16_t *bf16_buf;
     int n_layers, cap_layers;
     sf_layer *layers;
     int n_tensors, cap_tensors;

@@ -1,6 +1,7 @@
 // layer_conv.c: the Conv2d layer on the blocked convolution kernels (conv2d.h).
 #include <stdio.h>
 
+#include "kernels/bf16.h"
 #include "kernels/conv2d.h"
 #include "kernels/cpu.h"
 #include "nn/graph.h"
@@ -51,25 +52,44 @@ void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
     sf_free_aligned(l->wpacked);
     sf_conv2d_shape s = layer_shape(g, l, n);
     const sf_tensor *x = &g->tensors[l->in], *y = &g->tensors[l->out];
-    l->plan = x->blocked && x->vb != y->vb ? sf_conv2d_plan_create_narrow_x(&s, g->deterministic, y->vb, x->vb)
-                                           : sf_conv2d_plan_create_vb(&s, l->first, g->deterministic, SF_CONV_AUTO, y->vb);
-    l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_floats(l->plan) * sizeof(float));
+    l->bf16 = g->bf16_buf && !l->first && x->blocked && x->vb == 16 && y->vb == 16 && sf_conv2d_bf16_ok(&s);
+    if (l->bf16) {
+        l->plan = sf_conv2d_plan_create_bf16(&s, g->deterministic);
+        l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(l->plan) * sizeof(uint16_t));
+    } else {
+        l->plan = x->blocked && x->vb != y->vb
+                      ? sf_conv2d_plan_create_narrow_x(&s, g->deterministic, y->vb, x->vb)
+                      : sf_conv2d_plan_create_vb(&s, l->first, g->deterministic, SF_CONV_AUTO, y->vb);
+        l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_floats(l->plan) * sizeof(float));
+    }
     l->plan_n = n;
 }
 
 // y blocked (N,Co,OH,OW) = conv(x, w) + b; x plain NCHW for the first layer, else blocked (in y's block,
 // or in 8 lanes where y has 16: a narrow-input plan).
 void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
-    (void)n;
     const float *b = l->p_b >= 0 ? g->params[l->p_b].data : NULL;
-    sf_conv2d_forward(l->plan, g->tensors[l->out].data, g->tensors[l->in].data, l->wpacked, b);
+    const sf_tensor *x = &g->tensors[l->in];
+    if (l->bf16) {  // x in bf16 (blocked, n images) into the graph's buffer, then the bf16 plan
+        sf_bf16_from_f32(g->bf16_buf, x->data, x->floats / (size_t)g->max_batch * (size_t)n);
+        sf_conv2d_forward_bf16(l->plan, g->tensors[l->out].data, g->bf16_buf, (const uint16_t *)(void *)l->wpacked, b);
+        return;
+    }
+    sf_conv2d_forward(l->plan, g->tensors[l->out].data, x->data, l->wpacked, b);
 }
 
 // dW (Co,Ci,KH,KW) OIHW and db (Co) into the parameter gradients; dx (layout of x) when requested.
+// bf16 layers: backward-weights stays fp32; dy goes to bf16 for backward-data.
 void sf_layer_conv_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
-    (void)n;
-    const float *dy = g->tensors[l->out].grad;
+    const sf_tensor *y = &g->tensors[l->out];
+    const float *dy = y->grad;
     float *db = l->p_b >= 0 ? g->params[l->p_b].grad : NULL;
     sf_conv2d_backward_weights(l->plan, g->params[l->p_w].grad, db, dy, g->tensors[l->in].data);
-    if (dx) sf_conv2d_backward_data(l->plan, dx, dy, l->wpacked);
+    if (!dx) return;
+    if (l->bf16) {
+        sf_bf16_from_f32(g->bf16_buf, dy, y->floats / (size_t)g->max_batch * (size_t)n);
+        sf_conv2d_backward_data_bf16(l->plan, dx, g->bf16_buf, (const uint16_t *)(void *)l->wpacked);
+        return;
+    }
+    sf_conv2d_backward_data(l->plan, dx, dy, l->wpacked);
 }

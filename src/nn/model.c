@@ -32,6 +32,7 @@ sf_model *sf_model_create(const sf_model_config *cfg, char *err, size_t errlen) 
     if (m->cfg.n_classes <= 0) m->cfg.n_classes = 42;
     sf_graph *g = &m->g;
     sf_graph_init(g, sf_vb(), cfg->max_batch, cfg->deterministic);
+    g->bf16 = cfg->bf16;
     sf_graph_input(g, 3, cfg->in_h, cfg->in_w);
     if (depth)
         sf_build_resnet(g, depth, m->cfg.n_classes);

@@ -27,6 +27,8 @@ int sf_model_save(const sf_model *m, const char *path, const char *const *meta, 
     sf_st_writer_meta(w, "in_h", v);
     snprintf(v, sizeof v, "%d", m->cfg.in_w);
     sf_st_writer_meta(w, "in_w", v);
+    // The arithmetic the weights were validated with: evaluate and predict use the same (run_dir.h).
+    sf_st_writer_meta(w, "precision", m->g.bf16_buf ? "bf16" : "fp32");
     for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2) sf_st_writer_meta(w, meta[i], meta[i + 1]);
     int rc = sf_st_write(w, path, err, errlen);
     sf_st_writer_free(w);

@@ -78,4 +78,21 @@ check "evaluate --run at the recorded 80 px reproduces the best val_acc ($racc3 
     --threads 2 >/dev/null 2>"$TMP/bad-val-size.err"
 [ $? = 2 ] && grep -q -- "--val-size 128: fc1.0.weight has .*simple at 128 px has other weights" "$TMP/bad-val-size.err"
 check "train --model simple --val-size 128 (a larger classifier): exit 2, saying why" $?
+
+# --precision bf16: a ResNet (every convolution but the first on bf16 plans where the CPU has AVX512_BF16)
+# learns; the weights record the precision they were validated with, and evaluate --run uses it to
+# reproduce the best val_acc. On a CPU without AVX512_BF16 the log says so and the weights say fp32.
+RUN4=$TMP/bf16
+"$SF" train --data "$RUN/synthetic-data" --model resnet18 --size 64 --out "$RUN4" --epochs 3 --batch 32 --threads 2 \
+    --precision bf16 --checkpoint-minutes 0 >"$TMP/train4.log" 2>&1
+check "train --precision bf16 exits 0" $?
+if "$SF" info 2>/dev/null | grep -q "^bf16: *yes"; then want=bf16; said="in bf16 (AVX512_BF16)"; else want=fp32; said="runs in fp32"; fi
+grep -q "precision bf16: .*$said" "$TMP/train4.log" && [ "$(st_meta "$RUN4/best.safetensors" precision)" = $want ]
+check "--precision bf16: the log says how it runs, best.safetensors records precision $want" $?
+acc4=$(sed -n 's/.*new best val_acc \([0-9.]*\).*/\1/p' "$TMP/train4.log" | tail -1)
+awk -v a="${acc4:-0}" 'BEGIN { exit !(a > 0.15) }'; check "bf16 val accuracy $acc4 > 0.15 (6x chance)" $?
+"$SF" evaluate --run "$RUN4" --threads 2 --no-matrix >"$TMP/evalrun4.txt" 2>&1
+racc4=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun4.txt")
+awk -v a="${acc4:-0}" -v b="${racc4:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
+check "evaluate --run of the bf16 run reproduces the best val_acc ($racc4 vs $acc4)" $?
 finish
