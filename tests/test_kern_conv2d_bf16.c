@@ -71,12 +71,35 @@ Test(bf16, vector_matches_reference) {
     cr_log_info("bf16 vector path: %s", sf_bf16_supported() ? "AVX512_BF16" : "none here (reference only)");
 }
 
+// Image pairs: the vector path gives the reference's bits, odd counts (a zero image) and tails included.
+Test(bf16, image_pairs) {
+    const int ns[] = {1, 2, 5, 64};
+    const size_t pers[] = {7, 16, 8192 + 33};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 3; b++) {
+            int n = ns[a];
+            size_t per = pers[b], q = (size_t)(n + 1) / 2;
+            float *x = malloc((size_t)n * per * sizeof *x);
+            uint16_t *u = malloc(q * per * 2 * sizeof *u + 2), *v = malloc(q * per * 2 * sizeof *v);
+            fill(x, (size_t)n * per, 40 + a * 3 + b);
+            u[q * per * 2] = 0xabcd;
+            sf_bf16_pair_images(u, x, n, per);
+            sf_bf16_pair_images_ref(v, x, n, per);
+            cr_expect(!memcmp(u, v, q * per * 2 * sizeof *u), "n %d per %zu: vector and reference differ", n, per);
+            cr_expect_eq(u[q * per * 2], 0xabcd, "n %d per %zu: wrote past the end", n, per);
+            // element e of image 2q+j lands at (q*per + e)*2 + j
+            cr_expect_eq(v[((q - 1) * per + per - 1) * 2], sf_bf16_round(x[(size_t)(2 * (q - 1)) * per + per - 1]));
+            if (n % 2) cr_expect_eq(v[((q - 1) * per) * 2 + 1], 0, "n %d: the missing image is not zero", n);
+            free(x), free(u), free(v);
+        }
+}
+
 static void round_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = sf_bf16_to_f32(sf_bf16_round(x[i]));
 }
 
-// Returns the worst relative error: forward and backward-data against the fp32 reference on the
-// rounded inputs, backward-weights (fp32) against the reference on the unrounded ones.
+// Returns the worst relative error: forward, backward-data and bf16 backward-weights against the fp32
+// reference on the rounded inputs, fp32 backward-weights against the reference on the unrounded ones.
 static double check_bf16(const sf_conv2d_shape *s, uint64_t seed) {
     size_t nx = (size_t)s->n * s->ci * s->ih * s->iw, ny = (size_t)s->n * s->co * s->oh * s->ow;
     size_t nw = (size_t)s->co * s->ci * s->kh * s->kw;
@@ -113,16 +136,28 @@ static double check_bf16(const sf_conv2d_shape *s, uint64_t seed) {
     for (size_t i = 0; i < xb_n; i++)
         if ((int)(i % 16) + (int)(i / 16 / ((size_t)s->ih * s->iw) % sf_cblocks(s->ci, 16)) * 16 >= s->ci)
             cr_assert_eq(dxb[i], 0.0f, "nonzero padding channel in dx");
-    // Backward-weights of a bf16 plan is the fp32 one, on the fp32 tensors.
+    // Backward-weights: fp32 on the fp32 tensors (as an fp32 plan), and bf16 on image pairs against the
+    // reference on the rounded x and dy (dbias from the fp32 dy, as the fp32 reference's).
     float *dw0 = malloc(nw * 4), *dw1 = malloc(nw * 4), *db0 = malloc(s->co * 4), *db1 = malloc(s->co * 4);
+    float *dw0r = malloc(nw * 4), *db0r = malloc(s->co * 4), *dw2 = malloc(nw * 4), *db2 = malloc(s->co * 4);
     sf_conv2d_backward_weights_ref(dw0, db0, dy, x, s);
+    sf_conv2d_backward_weights_ref(dw0r, db0r, dyr, xr, s);
     sf_conv2d_backward_weights(p, dw1, db1, dyb, xb);
+    size_t xper = xb_n / s->n, yper = yb_n / s->n, pairs = (size_t)(s->n + 1) / 2;
+    uint16_t *xp = sf_aligned_alloc(pairs * xper * 4), *dyp = sf_aligned_alloc(pairs * yper * 4);
+    sf_bf16_pair_images(xp, xb, s->n, xper);
+    sf_bf16_pair_images(dyp, dyb, s->n, yper);
+    for (size_t i = 0; i < nw; i++) dw2[i] = NAN;
+    sf_conv2d_backward_weights_bf16(p, dw2, db2, dyp, xp, dyb);
     double ey = max_rel_err(y1, y0, ny), edx = max_rel_err(dx1, dx0, nx);
     double edw = fmax(max_rel_err(dw1, dw0, nw), max_rel_err(db1, db0, s->co));
-    cr_log_info("bf16 n%d ci%d %dx%d co%d k%dx%d s%d p%d (%s / %s / %s): y %.2e dx %.2e dw %.2e", s->n, s->ci, s->ih,
-                s->iw, s->co, s->kh, s->kw, s->sh, s->ph, sf_conv2d_plan_dir_algo(p, 0), sf_conv2d_plan_dir_algo(p, 1),
-                sf_conv2d_plan_dir_algo(p, 2), ey, edx, edw);
-    free(dw0), free(dw1), free(db0), free(db1);
+    double edw16 = fmax(max_rel_err(dw2, dw0r, nw), max_rel_err(db2, db0, s->co));
+    cr_log_info("bf16 n%d ci%d %dx%d co%d k%dx%d s%d p%d (%s / %s / %s): y %.2e dx %.2e dw %.2e (fp32 %.2e)", s->n,
+                s->ci, s->ih, s->iw, s->co, s->kh, s->kw, s->sh, s->ph, sf_conv2d_plan_dir_algo(p, 0),
+                sf_conv2d_plan_dir_algo(p, 1), sf_conv2d_plan_dir_algo(p, 2), ey, edx, edw16, edw);
+    free(dw0), free(dw1), free(db0), free(db1), free(dw0r), free(db0r), free(dw2), free(db2);
+    sf_free_aligned(xp), sf_free_aligned(dyp);
+    edw = fmax(edw, edw16);
     sf_conv2d_plan_destroy(p);
     sf_free_aligned(xb), sf_free_aligned(yb), sf_free_aligned(dyb), sf_free_aligned(dxb);
     sf_free_aligned(x16), sf_free_aligned(dy16), sf_free_aligned(wp);

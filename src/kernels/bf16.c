@@ -28,3 +28,37 @@ void sf_bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
     }
     (void)vec;
 }
+
+void sf_bf16_pair_images_ref(uint16_t *dst, const float *src, int n, size_t per_image) {
+    for (int q = 0; q < (n + 1) / 2; q++)
+        for (size_t e = 0; e < per_image; e++)
+            for (int j = 0; j < 2; j++) {
+                int img = 2 * q + j;
+                dst[((size_t)q * per_image + e) * 2 + j] = img < n ? sf_bf16_round(src[(size_t)img * per_image + e]) : 0;
+            }
+}
+
+void sf_bf16_pair_images(uint16_t *dst, const float *src, int n, size_t per_image) {
+    const bool vec = sf_bf16_supported();
+    const int pairs = (n + 1) / 2;
+    const long pieces = (long)((per_image + PIECE - 1) / PIECE);  // per pair
+#pragma omp parallel for collapse(2) schedule(static) num_threads(sf_threads()) if (pairs * pieces > 4)
+    for (int q = 0; q < pairs; q++)
+        for (long i = 0; i < pieces; i++) {
+            size_t off = (size_t)i * PIECE, len = per_image - off < PIECE ? per_image - off : PIECE;
+            const float *a = src + (size_t)(2 * q) * per_image + off;
+            const float *b = 2 * q + 1 < n ? a + per_image : NULL;
+            uint16_t *d = dst + ((size_t)q * per_image + off) * 2;
+#if defined(__x86_64__)
+            if (vec) {
+                sf_bf16_interleave2_avx512(d, a, b, len);
+                continue;
+            }
+#endif
+            for (size_t e = 0; e < len; e++) {
+                d[2 * e] = sf_bf16_round(a[e]);
+                d[2 * e + 1] = b ? sf_bf16_round(b[e]) : 0;
+            }
+        }
+    (void)vec;
+}

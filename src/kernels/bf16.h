@@ -23,6 +23,12 @@ static inline uint16_t sf_bf16_round(float f) {
     return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);                 // ties to even
 }
 
+// Image pairs for the bf16 weight gradient: dst (ceil(n/2), per_image, 2) with dst[(q*per_image + e)*2 + j]
+// = bf16(src[(2q + j)*per_image + e]), src (n, per_image); an odd n's last pair gets a zero image. Same
+// rounding as sf_bf16_from_f32.
+void sf_bf16_pair_images(uint16_t *dst, const float *src, int n, size_t per_image);
+void sf_bf16_pair_images_ref(uint16_t *dst, const float *src, int n, size_t per_image);
+
 static inline float sf_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float f;
@@ -33,6 +39,8 @@ static inline float sf_bf16_to_f32(uint16_t h) {
 #if defined(__x86_64__)
 // The AVX512_BF16 path of sf_bf16_from_f32 (bf16_avx512.c); callers check sf_bf16_supported().
 void sf_bf16_from_f32_avx512(uint16_t *dst, const float *src, size_t n);
+// len values of two images (b NULL: a zero image) into dst (len, 2).
+void sf_bf16_interleave2_avx512(uint16_t *dst, const float *a, const float *b, size_t len);
 #endif
 
 #endif

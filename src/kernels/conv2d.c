@@ -58,6 +58,8 @@ struct sf_conv2d_plan {
     sf_conv2d_shape s;
     bool x_plain, deterministic;
     bool bf16;            // forward and backward-data read bf16 x / dy and weights (sf_conv2d_plan_create_bf16)
+    struct sf_conv2d_plan *wplan;  // bf16: backward-weights on image pairs, a plan for ceil(N/2) images
+    bool pairs;           // this is such a plan: its isa is the pair kernels', x and dy are image pairs
     const sf_conv_isa *isa;
     int vb, cbi, cbo, nthr;
     int xvb;              // channels per block of blocked x (and dx): vb, or 8 for a narrow input (see
@@ -516,11 +518,23 @@ bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s) {
 sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic) {
     if (!sf_conv2d_bf16_ok(s))
         sf_die("conv2d: no bf16 kernels on this CPU or path (%s; bf16 needs AVX512_BF16)", sf_isa_name(kernel_isa()));
-    return plan_create(s, false, deterministic, SF_CONV_AUTO, 16, 16, true);
+    sf_conv2d_plan *p = plan_create(s, false, deterministic, SF_CONV_AUTO, 16, 16, true);
+#if defined(__x86_64__)
+    // Backward-weights: the fp32 driver on ceil(N/2) "images" of slots (each a pair of real images' bf16
+    // values), direct only (the GEMM path would read the slots as floats), with the pair kernels.
+    sf_conv2d_shape sp = *s;
+    sp.n = (s->n + 1) / 2;
+    p->wplan = plan_create(&sp, false, deterministic, SF_CONV_DIRECT, 16, 16, false);
+    p->wplan->isa = &sf_conv_isa_avx512bf16_pairs;
+    p->wplan->pairs = true;
+    snprintf(p->dir_algo[2], sizeof p->dir_algo[2], "direct_avx512bf16_wgrad");
+#endif
+    return p;
 }
 
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p) {
     if (!p) return;
+    sf_conv2d_plan_destroy(p->wplan);
     if (p->any_gemm) sf_conv_gemm_free(&p->gm);
     conv_dir *dirs[2] = {&p->fwd, &p->bwd};
     for (int i = 0; i < 2; i++) {
@@ -988,7 +1002,7 @@ static void wgrad_item(const sf_conv2d_plan *p, float *part, float *bpart, const
             }
         }
     }
-    for (int o = 0; o < g; o++)
+    for (int o = 0; o < g && !p->pairs; o++)  // image pairs: slots, not floats (dbias comes from fp32 dy)
         sum_pixels(bpart + (cbo + o) * vb, dyb + o * dy_cbs, s->oh * s->ow, vb, nn, dy_is);
 }
 
@@ -1091,4 +1105,22 @@ void sf_conv2d_backward_weights(sf_conv2d_plan *p, float *dw_oihw, float *dbias,
             for (int cob = 0; cob < p->cbo; cob++) wgrad_reduce(p, dw_oihw, dbias, cob, cob + 1, nt);
         }
     }
+}
+
+void sf_conv2d_backward_weights_bf16(sf_conv2d_plan *p, float *dw_oihw, float *dbias, const uint16_t *dy_pairs,
+                                     const uint16_t *x_pairs, const float *dy) {
+    if (!p->wplan) sf_die("conv2d: sf_conv2d_backward_weights_bf16 on an fp32 plan");
+    sf_conv2d_backward_weights(p->wplan, dw_oihw, NULL, (const float *)(const void *)dy_pairs,
+                               (const float *)(const void *)x_pairs);
+    if (!dbias) return;
+    const sf_conv2d_shape *s = &p->s;
+    int vb = p->vb;
+    ptrdiff_t dy_cbs = (ptrdiff_t)s->oh * s->ow * vb, dy_is = dy_cbs * p->cbo;
+    float *bsum = p->bias_pad;  // (CBo*vb), free here: forward only uses it during its call
+#pragma omp parallel for schedule(static) num_threads(imin(sf_threads(), p->nthr))
+    for (int cob = 0; cob < p->cbo; cob++) {
+        memset(bsum + cob * vb, 0, sizeof(float) * vb);
+        sum_pixels(bsum + cob * vb, dy + cob * dy_cbs, s->oh * s->ow, vb, s->n, dy_is);
+    }
+    memcpy(dbias, bsum, sizeof(float) * s->co);
 }

@@ -50,9 +50,10 @@ bool sf_conv2d_narrow_x_ok(const sf_conv2d_shape *s, int vb, int xvb);
 sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool deterministic, int vb, int xvb);
 // bf16 (AVX512_BF16): forward and backward-data read x, dy and the weights as bf16, in the blocked layout
 // with 16-channel blocks (each bf16 where the fp32 value would be; sf_bf16_from_f32 makes it), multiply
-// exactly and sum in fp32; y and dx are fp32. Backward-weights stays fp32 (sf_conv2d_backward_weights on
-// the fp32 x and dy). Blocked x only, not a first layer. sf_conv2d_bf16_ok: whether this CPU and path
-// have the kernels (sf_bf16_supported on the AVX-512 path).
+// exactly and sum in fp32; y and dx are fp32. Backward-weights reads x and dy as bf16 image pairs
+// (sf_conv2d_backward_weights_bf16), or fp32 ones (sf_conv2d_backward_weights works on these plans too).
+// Blocked x only, not a first layer. sf_conv2d_bf16_ok: whether this CPU and path have the kernels
+// (sf_bf16_supported on the AVX-512 path).
 bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s);
 sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
@@ -74,6 +75,10 @@ void sf_conv2d_forward_bf16(const sf_conv2d_plan *p, float *y, const uint16_t *x
                             const float *bias);
 // dx blocked fp32 (N,Ci,H,W) from dy blocked bf16 (N,Co,OH,OW)
 void sf_conv2d_backward_data_bf16(const sf_conv2d_plan *p, float *dx, const uint16_t *dy, const uint16_t *wp);
+// dw plain OIHW (Co,Ci,KH,KW) fp32 from x and dy in image pairs (sf_bf16_pair_images of the blocked
+// tensors: (ceil(N/2),C,H,W,16,2) bf16), summed in fp32; dbias (Co) [may be NULL] from the fp32 dy.
+void sf_conv2d_backward_weights_bf16(sf_conv2d_plan *p, float *dw_oihw, float *dbias, const uint16_t *dy_pairs,
+                                     const uint16_t *x_pairs, const float *dy);
 
 // y blocked (N,Co,OH,OW) = conv(x, wp) + bias [bias may be NULL]
 void sf_conv2d_forward(const sf_conv2d_plan *p, float *y, const float *x, const float *wp, const float *bias);

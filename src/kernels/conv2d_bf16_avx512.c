@@ -7,6 +7,12 @@
 // vector holds, per lane (output channel), the two matching bf16 weights. One instruction does the work
 // of two fp32 FMAs; products are exact and the sums stay fp32. An input block of 16 channels is 8 slots
 // per pixel, so a tile reads half the input bytes and half the weight bytes of the fp32 kernel.
+//
+// Backward-weights sums over pixels and images, so there the pairs are two images: x and dy go into the
+// image-pair layout (sf_bf16_pair_images: ceil(N/2) blocked images whose 32-bit slots each hold one
+// value of images 2q and 2q+1), which is the fp32 blocked layout of half as many images, slot for float.
+// The fp32 weight-gradient tiles then run unchanged on it with vdpbf16ps: a broadcast slot is the pair
+// of x values, a loaded dy vector holds the pair of dy values per output channel.
 #include "kernels/conv2d_internal.h"
 
 #pragma GCC optimize("no-predictive-commoning", "no-tree-slp-vectorize")
@@ -38,3 +44,27 @@ static const sf_conv_direct_fn tab[3][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {FOR_EA
 void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb) {
     tab[a->in_ps == SLOTS ? 0 : a->in_ps == 2 * SLOTS ? 1 : 2][ocb][ur](a);
 }
+
+// Weight-gradient tiles of every input-channel count 1..16, and the multi-block tile (as conv2d_avx512.c).
+#define FOR_EACH_NIC(X)                                                                                          \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+FOR_EACH_NIC(SF_CONV_DEF_WGRAD)
+static void w_full_(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(VB, 1)
+static const sf_conv_wgrad_fn wgrad_tab_[VB + 1] = {FOR_EACH_NIC(SF_CONV_TAB_WGRAD)};
+static void wgrad_bf16(const sf_conv_wargs *a) {
+    if (a->nic == VB && a->x_cs == 1) w_full_(a);
+    else wgrad_tab_[a->nic](a);
+}
+SF_CONV_DEFINE_WGRAD_MULTI(bf16, 8)
+
+const sf_conv_isa sf_conv_isa_avx512bf16_pairs = {
+    .name = "avx512bf16",
+    .vb = VB,
+    .max_ur = TILES32_MAX_UR,
+    .pref_ocb = 4,
+    .across_below = 16,
+    .direct = sf_conv_direct_bf16_avx512,
+    .wgrad = wgrad_bf16,
+    .wgrad_multi = wgrad_multi_bf16,
+    .wgrad_ocb = 3,
+};

@@ -118,6 +118,10 @@ void sf_conv_bwd_dot8_avx512(const sf_conv_bpargs *a, int ur);
 // (icb = 8 slots per 16-channel block of the input); the weights packed [cb][tap][slot][o][lane] with the
 // pair's two bf16 weights in each 32-bit lane; bias and output fp32. Tiles as the AVX-512 kernel's.
 void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb);
+// The backward-weights tiles of the same file on image pairs (wgrad, wgrad_multi; the direct kernel too,
+// for completeness): the fp32 contracts with every float read as a 32-bit slot of two bf16 values of
+// images 2q and 2q+1, summed in pairs by vdpbf16ps. No dbias: the slots are not floats.
+extern const sf_conv_isa sf_conv_isa_avx512bf16_pairs;
 #endif
 
 // A tile's accumulators: acc[UR][OCB] (the STRIP forms: acc[UR], one output block) declared and started

@@ -323,14 +323,15 @@ void sf_graph_finalize(sf_graph *g) {
             g->scratch_floats = g->tensors[g->layers[i].in].floats;
     g->act_arena = sf_aligned_alloc((g->act_floats ? g->act_floats : 16) * sizeof(float));
     g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
-    if (g->bf16 && sf_bf16_supported()) {  // the largest input or output of a convolution, in bf16
+    if (g->bf16 && sf_bf16_supported()) {
+        // A convolution's input and output at once, in bf16, each one image longer (image pairs of an odd batch).
         size_t most = 16;
         for (int i = 0; i < g->n_layers; i++) {
             const sf_layer *l = &g->layers[i];
             if (l->kind != SF_L_CONV || l->in == 0) continue;
             size_t a = g->tensors[l->in].floats, b = g->tensors[l->out].floats;
-            most = a > most ? a : most;
-            most = b > most ? b : most;
+            size_t need = a + a / (size_t)g->max_batch + b + b / (size_t)g->max_batch;
+            most = need > most ? need : most;
         }
         g->bf16_buf = sf_aligned_alloc(most * sizeof(uint16_t));
     }

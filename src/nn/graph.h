@@ -59,7 +59,7 @@ typedef struct {
     sf_conv2d_plan *plan; // planned for plan_n images
     int plan_n;
     float *wpacked;       // the plan's packed weights (bf16 plans: uint16_t bf16 values)
-    bool bf16;            // forward and backward-data run on bf16 (sf_graph.bf16, where the plan has it)
+    bool bf16;            // runs on a bf16 plan (sf_graph.bf16, where the CPU has the kernels)
     // pooling
     int pk, pstride, ppad;
     int32_t *argmax;      // maxpool: (max_batch, C, OH, OW) blocked
@@ -80,8 +80,8 @@ typedef struct {
     int vb;              // channel block of the blocked layout (sf_vb() at creation); a tensor's own vb may be narrower
     int max_batch;
     bool deterministic;
-    // Convolutions (not a first layer) run forward and backward-data in bf16 where the CPU has AVX512_BF16
-    // (sf_conv2d_bf16_ok); their input and dy are converted into bf16_buf, one layer at a time.
+    // Convolutions (not a first layer) run in bf16 where the CPU has AVX512_BF16 (sf_conv2d_bf16_ok); their
+    // input and dy are converted into bf16_buf (room for both, as image pairs), one layer at a time.
     bool bf16;
     uint16_t *bf16_buf;
     int n_layers, cap_layers;

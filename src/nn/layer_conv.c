@@ -79,17 +79,22 @@ void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
 }
 
 // dW (Co,Ci,KH,KW) OIHW and db (Co) into the parameter gradients; dx (layout of x) when requested.
-// bf16 layers: backward-weights stays fp32; dy goes to bf16 for backward-data.
+// bf16 layers: backward-weights on x and dy as bf16 image pairs, backward-data on dy as bf16.
 void sf_layer_conv_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
-    const sf_tensor *y = &g->tensors[l->out];
+    const sf_tensor *x = &g->tensors[l->in], *y = &g->tensors[l->out];
     const float *dy = y->grad;
-    float *db = l->p_b >= 0 ? g->params[l->p_b].grad : NULL;
-    sf_conv2d_backward_weights(l->plan, g->params[l->p_w].grad, db, dy, g->tensors[l->in].data);
-    if (!dx) return;
-    if (l->bf16) {
-        sf_bf16_from_f32(g->bf16_buf, dy, y->floats / (size_t)g->max_batch * (size_t)n);
-        sf_conv2d_backward_data_bf16(l->plan, dx, g->bf16_buf, (const uint16_t *)(void *)l->wpacked);
+    float *dw = g->params[l->p_w].grad, *db = l->p_b >= 0 ? g->params[l->p_b].grad : NULL;
+    if (!l->bf16) {
+        sf_conv2d_backward_weights(l->plan, dw, db, dy, x->data);
+        if (dx) sf_conv2d_backward_data(l->plan, dx, dy, l->wpacked);
         return;
     }
-    sf_conv2d_backward_data(l->plan, dx, dy, l->wpacked);
+    size_t xper = x->floats / (size_t)g->max_batch, yper = y->floats / (size_t)g->max_batch;
+    uint16_t *xp = g->bf16_buf, *dyp = g->bf16_buf + (size_t)(n + 1) / 2 * 2 * xper;
+    sf_bf16_pair_images(xp, x->data, n, xper);
+    sf_bf16_pair_images(dyp, dy, n, yper);
+    sf_conv2d_backward_weights_bf16(l->plan, dw, db, dyp, xp, dy);
+    if (!dx) return;
+    sf_bf16_from_f32(g->bf16_buf, dy, yper * (size_t)n);
+    sf_conv2d_backward_data_bf16(l->plan, dx, g->bf16_buf, (const uint16_t *)(void *)l->wpacked);
 }
