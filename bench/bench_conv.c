@@ -14,9 +14,9 @@
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
 // limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
-// --dtype bf16 runs our forward and backward-data on bf16 plans (sf_conv2d_plan_create_bf16) where the CPU
-// has AVX512_BF16 and the layer is not a first layer; x and dy are converted before timing, as oneDNN's
-// are given in bf16; backward-weights stays fp32. --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w,
+// --dtype bf16 runs ours on bf16 plans (sf_conv2d_plan_create_bf16) where the CPU has AVX512_BF16 and the
+// layer is not a first layer; x and dy are converted (and paired by images for backward-weights) before
+// timing, as oneDNN's are given in bf16. --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w,
 // y and their gradients; f32 weight gradients, AVX512_BF16 allowed on the avx512 path); the rows then
 // also name oneDNN's implementation.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
@@ -104,7 +104,7 @@ typedef struct {
     sf_conv2d_plan *plan;
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
     bool bf16;
-    uint16_t *x16, *dy16, *wp16;
+    uint16_t *x16, *dy16, *wp16, *xp16, *dyp16;  // xp16, dyp16: x and dy as image pairs (backward-weights)
 } our_layer;
 
 // in_vb: the channel block of the previous layer's output (the input of this one unless first).
@@ -138,6 +138,11 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
         o->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(o->plan) * sizeof(uint16_t));
         sf_bf16_from_f32(o->x16, o->x, xn);
         sf_bf16_from_f32(o->dy16, o->dy, yn);
+        size_t pairs = (size_t)(s->n + 1) / 2;
+        o->xp16 = sf_aligned_alloc(pairs * (xn / s->n) * 2 * sizeof(uint16_t));
+        o->dyp16 = sf_aligned_alloc(pairs * (yn / s->n) * 2 * sizeof(uint16_t));
+        sf_bf16_pair_images(o->xp16, o->x, s->n, xn / s->n);
+        sf_bf16_pair_images(o->dyp16, o->dy, s->n, yn / s->n);
         sf_conv2d_pack_weights_bf16(o->plan, o->wp16, o->w);
         return;
     }
@@ -146,8 +151,9 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
 }
 
 static void our_layer_destroy(our_layer *o) {
-    void *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp, o->x16, o->dy16, o->wp16};
-    for (int i = 0; i < 12; i++) sf_free_aligned(bufs[i]);
+    void *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp, o->x16, o->dy16, o->wp16,
+                    o->xp16, o->dyp16};
+    for (int i = 0; i < 14; i++) sf_free_aligned(bufs[i]);
     sf_conv2d_plan_destroy(o->plan);
 }
 
@@ -155,6 +161,7 @@ static double our_run(our_layer *o, int dir) {
     double t0 = bench_clock();
     if (dir == 0 && o->bf16) sf_conv2d_forward_bf16(o->plan, o->y, o->x16, o->wp16, o->bias);
     else if (dir == 1 && o->bf16) sf_conv2d_backward_data_bf16(o->plan, o->dx, o->dy16, o->wp16);
+    else if (dir == 2 && o->bf16) sf_conv2d_backward_weights_bf16(o->plan, o->dw, o->db, o->dyp16, o->xp16, o->dy);
     else if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
     else if (dir == 1) sf_conv2d_backward_data(o->plan, o->dx, o->dy, o->wp);
     else sf_conv2d_backward_weights(o->plan, o->dw, o->db, o->dy, o->x);

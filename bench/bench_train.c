@@ -44,7 +44,7 @@ static const sf_opt_spec spec[] = {
     {"cache", SF_OPT_FLAG, "off", NULL, 0, 0, "--data: keep decoded images in memory (as train --cache), filled by one untimed pass first"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions"},
     {"precision", SF_OPT_CHOICE, "fp32", "fp32|bf16", 0, 0,
-     "as train --precision: bf16 convolution forward and backward-data where the CPU has AVX512_BF16"},
+     "as train --precision: bf16 convolutions where the CPU has AVX512_BF16"},
     {"torch", SF_OPT_FLAG, "on", NULL, 0, 0, "run the PyTorch comparison"},
     {"json", SF_OPT_FLAG, "off", NULL, 0, 0, "print JSON lines"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0, "placement, as for train"},

@@ -86,7 +86,7 @@ RUN4=$TMP/bf16
 "$SF" train --data "$RUN/synthetic-data" --model resnet18 --size 64 --out "$RUN4" --epochs 3 --batch 32 --threads 2 \
     --precision bf16 --checkpoint-minutes 0 >"$TMP/train4.log" 2>&1
 check "train --precision bf16 exits 0" $?
-if "$SF" info 2>/dev/null | grep -q "^bf16: *yes"; then want=bf16; said="in bf16 (AVX512_BF16)"; else want=fp32; said="runs in fp32"; fi
+if "$SF" info 2>/dev/null | grep -q "^bf16: *yes"; then want=bf16; said="in bf16, all three directions (AVX512_BF16)"; else want=fp32; said="runs in fp32"; fi
 grep -q "precision bf16: .*$said" "$TMP/train4.log" && [ "$(st_meta "$RUN4/best.safetensors" precision)" = $want ]
 check "--precision bf16: the log says how it runs, best.safetensors records precision $want" $?
 acc4=$(sed -n 's/.*new best val_acc \([0-9.]*\).*/\1/p' "$TMP/train4.log" | tail -1)
