@@ -614,6 +614,8 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
 
 // pack_dir for a bf16 direction: the same tiles in 32-bit slots, slot i of input block cb holding the
 // bf16 weights of its input channels cb*vb + 2i (low half) and 2i + 1 (high half), as vdpbf16ps pairs them.
+// Each (output block, input block) tile is gathered in fp32 first, (KH*KW, vb in, vb out), then its channel
+// pairs are rounded and interleaved 16 lanes at a time (one element at a time took twice the fp32 packing).
 static void pack_dir_bf16(const sf_conv2d_plan *p, const conv_dir *d, uint16_t *dst, const float *w, bool transpose) {
     const sf_conv2d_shape *s = &p->s;
     int vb = p->vb, kk = s->kh * s->kw;
@@ -626,13 +628,24 @@ static void pack_dir_bf16(const sf_conv2d_plan *p, const conv_dir *d, uint16_t *
             int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
             ptrdiff_t k_step = (ptrdiff_t)d->icb * g * vb;
             size_t tile = (size_t)og * d->ocb * per_block + (size_t)cb * kk * k_step + o * vb;
+            float buf[7 * 7 * 16 * 16];  // (kk, vb in, vb out), zero outside the real channels
+            memset(buf, 0, sizeof(float) * (size_t)kk * vb * vb);
             for (int l = 0; l < vb && ob * vb + l < n_out; l++)
                 for (int c = 0; c < vb && cb * vb + c < n_in; c++) {
                     int oc = ob * vb + l, ic = cb * vb + c;
                     int co = transpose ? ic : oc, ci = transpose ? oc : ic;
                     const float *src = w + ((size_t)co * s->ci + ci) * kk;
-                    size_t t = tile + (size_t)(c / 2) * g * vb + l;
-                    for (int k = 0; k < kk; k++) dst[2 * (t + k * k_step) + (c & 1)] = sf_bf16_round(src[k]);
+                    for (int k = 0; k < kk; k++) buf[((size_t)k * vb + c) * vb + l] = src[k];
+                }
+            for (int k = 0; k < kk; k++)
+                for (int i = 0; i < vb / 2; i++) {
+                    const float *lo = buf + ((size_t)k * vb + 2 * i) * vb, *hi = lo + vb;
+                    uint16_t *t = dst + 2 * (tile + k * k_step + (size_t)i * g * vb);
+#if defined(__x86_64__)
+                    sf_bf16_interleave2_avx512(t, lo, hi, (size_t)vb);
+#else
+                    for (int l = 0; l < vb; l++) t[2 * l] = sf_bf16_round(lo[l]), t[2 * l + 1] = sf_bf16_round(hi[l]);
+#endif
                 }
         }
 }
