@@ -120,7 +120,8 @@ int sf_cmd_evaluate(int argc, char **argv) {
     int batch = (int)sf_opt_int(&o, "batch");
     sf_ensemble e;
     int erc = sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
-                         ds.n_classes, batch, sf_placement_model_node(&pl), err, sizeof err);
+                         ds.n_classes, batch, sf_opt_str(&o, "precision"), sf_placement_model_node(&pl), err,
+                         sizeof err);
     if (erc) {
         fprintf(stderr, "springfield evaluate: %s\n", err);
         sf_dataset_free(&ds);

@@ -119,7 +119,7 @@ int sf_cmd_predict(int argc, char **argv) {
     sf_ensemble e;
     int batch = (int)sf_opt_int(&o, "batch"), top = (int)sf_opt_int(&o, "top");
     int erc = sf_ensemble_open(&e, weights, sf_opt_str(&o, "model"), sf_opt_given(&o, "size") ? (int)sf_opt_int(&o, "size") : 0,
-                         0, batch, sf_placement_model_node(&pl), err, sizeof err);
+                         0, batch, sf_opt_str(&o, "precision"), sf_placement_model_node(&pl), err, sizeof err);
     if (erc) {
         fprintf(stderr, "springfield predict: %s\n", err);
         return erc == -2 ? 2 : 1;

@@ -3,6 +3,7 @@
 
 #include "data/augment.h"
 #include "data/resize.h"
+#include "kernels/cpu.h"
 #include "kernels/topology.h"
 #include "nn/classify.h"
 #include "util/util.h"
@@ -47,7 +48,7 @@ static int own_size(int *size, char *tok, char *err, size_t errlen) {
 }
 
 int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
-                     int node, char *err, size_t errlen) {
+                     const char *precision, int node, char *err, size_t errlen) {
     memset(e, 0, sizeof *e);
     e->batch = batch;
     int cap = 1;
@@ -85,8 +86,9 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
             sf_ckpt_info_free(&ci);
             break;
         }
-        // bf16 weights are scored as they were validated (in bf16 where this CPU can, else fp32).
-        sf_model_config mc = {.arch = a, .n_classes = k, .in_h = sz, .in_w = sz, .max_batch = batch, .bf16 = ci.bf16};
+        // By default weights are scored as they were validated (bf16 where this CPU can, else fp32).
+        bool bf16 = precision && strcmp(precision, "auto") ? !strcmp(precision, "bf16") : ci.bf16;
+        sf_model_config mc = {.arch = a, .n_classes = k, .in_h = sz, .in_w = sz, .max_batch = batch, .bf16 = bf16};
         // Inference runs on one node: the model's memory goes there (first-touched by this thread).
         if (node != SF_NODE_ANY) sf_topo_membind_here(sf_topology_get(), node);
         sf_model *m = sf_model_create(&mc, err, errlen);
@@ -97,6 +99,7 @@ int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int 
             rc = -1;
             break;
         }
+        if (bf16) sf_info("%s: convolutions in %s", tok, sf_bf16_supported() ? "bf16" : "fp32 (no AVX512_BF16 here)");
         e->path[j] = strdup(tok);
         e->m[j] = m;
         e->size[j] = sz;

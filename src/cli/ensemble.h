@@ -35,6 +35,9 @@ typedef struct {
      "architecture (default: from the checkpoint)"},                                                      \
     {"size", SF_OPT_INT, NULL, NULL, 16, 1024, "input size (default: from the checkpoint)"},              \
     {"batch", SF_OPT_INT, "32", NULL, 1, 1024, "images per forward pass"},                                \
+    {"precision", SF_OPT_CHOICE, "auto", "auto|fp32|bf16", 0, 0,                                          \
+     "convolution arithmetic: auto, what each checkpoint was validated with (its metadata); bf16 only "   \
+     "where the CPU has AVX512_BF16 (as train --precision)"},                                             \
     {"tta", SF_OPT_CHOICE, "none", "none|flip", 0, 0,                                                     \
      "test-time augmentation: flip averages the class probabilities of each image and its mirror image"}, \
     SF_PREPARE_OPTS,                                                                                      \
@@ -58,9 +61,10 @@ void sf_prepare_describe(char *out, size_t n, int shrink, int reencode);
 // count when a checkpoint does not say. Model memory goes to NUMA node `node` (SF_NODE_ANY: first touch).
 // Returns 0; -1 with err naming the file and the cause (unreadable, or classes that differ from the first
 // checkpoint's); -2 when a checkpoint lacks the architecture, size or class count and no option gives it,
-// or a size after @ is out of range (usage errors: exit 2).
+// or a size after @ is out of range (usage errors: exit 2). precision: "auto" (each checkpoint's recorded
+// one), "fp32" or "bf16" (sf_model_config.bf16).
 int sf_ensemble_open(sf_ensemble *e, const char *weights, const char *arch, int size, int k_default, int batch,
-                     int node, char *err, size_t errlen);
+                     const char *precision, int node, char *err, size_t errlen);
 
 // probs (nb,K): the mean over the models of their class probabilities (sf_classify, with flip TTA when
 // flip) for the decoded images img; an image with ok[i] == 0 goes in as zeros.

@@ -95,4 +95,11 @@ awk -v a="${acc4:-0}" 'BEGIN { exit !(a > 0.15) }'; check "bf16 val accuracy $ac
 racc4=$(sed -n 's/.*accuracy \([0-9.]*\) .*/\1/p' "$TMP/evalrun4.txt")
 awk -v a="${acc4:-0}" -v b="${racc4:-9}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'
 check "evaluate --run of the bf16 run reproduces the best val_acc ($racc4 vs $acc4)" $?
+# --precision overrides the weights' own: fp32 on the bf16 weights says nothing of bf16; bf16 on fp32
+# weights says how it runs here.
+"$SF" evaluate --run "$RUN4" --threads 2 --no-matrix --precision fp32 >"$TMP/evalrun5.txt" 2>&1 &&
+    ! grep -q "convolutions in" "$TMP/evalrun5.txt" &&
+    "$SF" evaluate --run "$RUN3" --threads 2 --no-matrix --precision bf16 >"$TMP/evalrun6.txt" 2>&1 &&
+    grep -Eq "best.safetensors: convolutions in (bf16|fp32 \(no AVX512_BF16 here\))" "$TMP/evalrun6.txt"
+check "evaluate --precision fp32 / bf16 override the weights' recorded precision" $?
 finish
