@@ -73,73 +73,80 @@ static void check_same(const sf_train_state *a, const sf_train_state *b, bool wi
     }
 }
 
-Test(nn_train_state, round_trip) {
-    sf_model *m = make(1), *m2 = make(2);
-    sf_optimizer *o = make_opt(m), *o2 = make_opt(m2);
+// Two models and optimizers (saved from, loaded into), a filled state and an empty one.
+typedef struct {
+    sf_model *m, *m2;
+    sf_optimizer *o, *o2;
     sf_train_state s, t;
-    fill(&s);
-    sf_train_state_init(&t, 1e-3);
+} fixture;
+
+static void setup(fixture *f) {
+    f->m = make(1), f->m2 = make(2);
+    f->o = make_opt(f->m), f->o2 = make_opt(f->m2);
+    fill(&f->s);
+    sf_train_state_init(&f->t, 1e-3);
+}
+
+static void teardown(fixture *f) {
+    sf_train_state_free(&f->s);
+    sf_train_state_free(&f->t);
+    sf_opt_free(f->o);
+    sf_opt_free(f->o2);
+    sf_model_free(f->m);
+    sf_model_free(f->m2);
+}
+
+Test(nn_train_state, round_trip) {
+    fixture f;
+    setup(&f);
     char path[64], err[512], id[64];
     tmp_path(path);
-    cr_assert_eq(sf_train_state_save(path, &s, m, o, "ck-7", NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(sf_train_state_load(&t, m2, o2, path, id, sizeof id, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sf_train_state_save(path, &f.s, f.m, f.o, "ck-7", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sf_train_state_load(&f.t, f.m2, f.o2, path, id, sizeof id, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(id, "ck-7");
-    check_same(&s, &t, true);
-    cr_assert(!memcmp(sf_model_param(m, 0)->data, sf_model_param(m2, 0)->data, sf_model_param(m, 0)->count * 4));
+    check_same(&f.s, &f.t, true);
+    cr_assert(!memcmp(sf_model_param(f.m, 0)->data, sf_model_param(f.m2, 0)->data, sf_model_param(f.m, 0)->count * 4));
     unlink(path);
-    sf_train_state_free(&s);
-    sf_train_state_free(&t);
-    sf_opt_free(o);
-    sf_opt_free(o2);
-    sf_model_free(m);
-    sf_model_free(m2);
+    teardown(&f);
 }
 
 // The first layout had 15 integer and 9 float slots. Rewrite a saved state with its slot vectors cut
 // to that length: it loads, and the fields appended since then read 0. A vector shorter than the first
 // layout is refused with the tensor's name.
 Test(nn_train_state, older_layout_loads) {
-    sf_model *m = make(1), *m2 = make(2);
-    sf_optimizer *o = make_opt(m), *o2 = make_opt(m2);
-    sf_train_state s, t;
-    fill(&s);
-    sf_train_state_init(&t, 1e-3);
+    fixture f;
+    setup(&f);
     char path[64], old[64], err[512];
     tmp_path(path);
     tmp_path(old);
-    cr_assert_eq(sf_train_state_save(path, &s, m, o, "ck-1", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sf_train_state_save(path, &f.s, f.m, f.o, "ck-1", NULL, err, sizeof err), 0, "%s", err);
     for (int cut = 0; cut < 2; cut++) {
-        sf_st_file *f = sf_st_open(path, err, sizeof err);
-        cr_assert(f, "%s", err);
+        sf_st_file *sf = sf_st_open(path, err, sizeof err);
+        cr_assert(sf, "%s", err);
         sf_st_writer *w = sf_st_writer_new();
-        for (int i = 0; i < sf_st_count(f); i++) {
-            const sf_st_tensor *x = sf_st_get_index(f, i);
+        for (int i = 0; i < sf_st_count(sf); i++) {
+            const sf_st_tensor *x = sf_st_get_index(sf, i);
             int64_t shape[8];
             memcpy(shape, x->shape, sizeof shape);
             if (!strcmp(x->name, "train.i64")) shape[0] = cut ? 14 : 15;
             if (!strcmp(x->name, "train.f64")) shape[0] = 9;
             sf_st_writer_add(w, x->name, x->dtype, x->ndim, shape, x->data);
         }
-        sf_st_writer_meta(w, "format", sf_st_meta(f, "format"));
-        sf_st_writer_meta(w, "optimizer", sf_st_meta(f, "optimizer"));
+        sf_st_writer_meta(w, "format", sf_st_meta(sf, "format"));
+        sf_st_writer_meta(w, "optimizer", sf_st_meta(sf, "optimizer"));
         cr_assert_eq(sf_st_write(w, old, err, sizeof err), 0, "%s", err);
         sf_st_writer_free(w);
-        sf_st_close(f);
-        int rc = sf_train_state_load(&t, m2, o2, old, NULL, 0, err, sizeof err);
+        sf_st_close(sf);
+        int rc = sf_train_state_load(&f.t, f.m2, f.o2, old, NULL, 0, err, sizeof err);
         if (cut) {
             cr_assert_eq(rc, -1);
             cr_assert(strstr(err, "train.i64") && strstr(err, old), "%s", err);
         } else {
             cr_assert_eq(rc, 0, "%s", err);
-            check_same(&s, &t, false);
+            check_same(&f.s, &f.t, false);
         }
     }
     unlink(path);
     unlink(old);
-    sf_train_state_free(&s);
-    sf_train_state_free(&t);
-    sf_opt_free(o);
-    sf_opt_free(o2);
-    sf_model_free(m);
-    sf_model_free(m2);
+    teardown(&f);
 }

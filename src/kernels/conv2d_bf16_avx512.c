@@ -48,13 +48,7 @@ void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb) {
 // Weight-gradient tiles of every input-channel count 1..16, and the multi-block tile (as conv2d_avx512.c).
 #define FOR_EACH_NIC(X)                                                                                          \
     X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
-FOR_EACH_NIC(SF_CONV_DEF_WGRAD)
-static void w_full_(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(VB, 1)
-static const sf_conv_wgrad_fn wgrad_tab_[VB + 1] = {FOR_EACH_NIC(SF_CONV_TAB_WGRAD)};
-static void wgrad_bf16(const sf_conv_wargs *a) {
-    if (a->nic == VB && a->x_cs == 1) w_full_(a);
-    else wgrad_tab_[a->nic](a);
-}
+SF_CONV_DEFINE_WGRAD(bf16)
 SF_CONV_DEFINE_WGRAD_MULTI(bf16, 8)
 
 const sf_conv_isa sf_conv_isa_avx512bf16_pairs = {

@@ -428,6 +428,16 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
 #define SF_CONV_DEF_WPLAIN(NCI, KWN) static void wp_##NCI##_##KWN(const sf_conv_wargs *a) SF_CONV_WGRAD_PLAIN_BODY(NCI, KWN)
 #define SF_CONV_TAB_WPLAIN(NCI, KWN) [NCI][KWN] = wp_##NCI##_##KWN,
 
+// wgrad_<isa>: the weight-gradient tile of every input-channel count FOR_EACH_NIC lists.
+#define SF_CONV_DEFINE_WGRAD(ISA)                                                                               \
+    FOR_EACH_NIC(SF_CONV_DEF_WGRAD)                                                                              \
+    static void w_full_(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(VB, 1)                                        \
+    static const sf_conv_wgrad_fn wgrad_tab_[VB + 1] = {FOR_EACH_NIC(SF_CONV_TAB_WGRAD)};                        \
+    static void wgrad_##ISA(const sf_conv_wargs *a) {                                                            \
+        if (a->nic == VB && a->x_cs == 1) w_full_(a);                                                            \
+        else wgrad_tab_[a->nic](a);                                                                              \
+    }
+
 #define SF_CONV_DEFINE_KERNELS(ISA)                                                                             \
     FOR_EACH_TILE(SF_CONV_DEF_TILE)                                                                              \
     static const sf_conv_direct_fn direct_tab_[4][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {                           \
@@ -442,13 +452,7 @@ typedef void (*sf_conv_wgrad_fn)(const sf_conv_wargs *a);
         int v_ = a->icb == 1 ? 3 : a->in_ps == VB ? 0 : a->in_ps == 2 * VB ? 1 : 2;                              \
         direct_tab_[v_][ocb][ur](a);                                                                             \
     }                                                                                                            \
-    FOR_EACH_NIC(SF_CONV_DEF_WGRAD)                                                                              \
-    static void w_full_(const sf_conv_wargs *a) SF_CONV_WGRAD_BODY(VB, 1)                                        \
-    static const sf_conv_wgrad_fn wgrad_tab_[VB + 1] = {FOR_EACH_NIC(SF_CONV_TAB_WGRAD)};                        \
-    static void wgrad_##ISA(const sf_conv_wargs *a) {                                                            \
-        if (a->nic == VB && a->x_cs == 1) w_full_(a);                                                            \
-        else wgrad_tab_[a->nic](a);                                                                              \
-    }                                                                                                            \
+    SF_CONV_DEFINE_WGRAD(ISA)                                                                                    \
     FOR_EACH_WPLAIN(SF_CONV_DEF_WPLAIN)                                                                          \
     static const sf_conv_wplain_fn wplain_tab_[4][8] = {FOR_EACH_WPLAIN(SF_CONV_TAB_WPLAIN)};                    \
     static void wgrad_plain_##ISA(const sf_conv_wargs *a, int kwn) { wplain_tab_[a->nic][kwn](a); }
