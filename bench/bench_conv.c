@@ -262,6 +262,16 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
     fflush(stdout);
 }
 
+// --dtype / --onednn-dtype value: f32 or bf16 into *bf16; false (after a message) for anything else.
+static bool parse_dtype(const char *v, const char *option, bool *bf16) {
+    if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+        fprintf(stderr, "springfield: bench conv: unknown %s '%s' (f32 or bf16)\n", option, v);
+        return false;
+    }
+    *bf16 = !strcmp(v, "bf16");
+    return true;
+}
+
 int sf_bench_conv(int argc, char **argv) {
     bench_opts o = {.json = false, .batch = 64, .reps = 5, .model = NULL, .layer = NULL, .dir = NULL};
     int threads = 0, size = 0;
@@ -276,19 +286,9 @@ int sf_bench_conv(int argc, char **argv) {
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc) o.layer = argv[++i];
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) o.dir = argv[++i];
         else if (!strcmp(argv[i], "--onednn-dtype") && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
-                fprintf(stderr, "springfield: bench conv: unknown --onednn-dtype '%s' (f32 or bf16)\n", v);
-                return 2;
-            }
-            o.dnnl_bf16 = !strcmp(v, "bf16");
+            if (!parse_dtype(argv[++i], "--onednn-dtype", &o.dnnl_bf16)) return 2;
         } else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
-                fprintf(stderr, "springfield: bench conv: unknown --dtype '%s' (f32 or bf16)\n", v);
-                return 2;
-            }
-            o.bf16 = !strcmp(v, "bf16");
+            if (!parse_dtype(argv[++i], "--dtype", &o.bf16)) return 2;
         } else if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
             const char *a = argv[++i];
             if (!strcmp(a, "direct")) o.algo = SF_CONV_DIRECT;

@@ -3,7 +3,8 @@
 // batch and thread count in the same run (bench/bench_train_torch.py, a child process).
 //
 // Reported: images/s and GFLOP/s of a training step on synthetic tensors (3 x the forward FLOPs: the
-// backward costs about two forwards), % of the measured FMA peak x threads, the same through the real
+// backward costs about two forwards), % of the measured fp32 FMA peak x threads (bf16 convolutions'
+// dot products run at up to twice it, so --precision bf16 can pass 100%), the same through the real
 // data loader when --data is given, inference images/s, peak RSS, then PyTorch's figures and the ratio.
 // Each figure is the median over --steps timed steps after --warmup untimed ones; with --rounds > 1
 // springfield and PyTorch alternate and the medians of the rounds are quoted (the CPU is shared).
@@ -414,7 +415,7 @@ int sf_bench_train(int argc, char **argv) {
                    batch / t_step, batch / t_inf, pt_rss, t_step / s_step, t_inf / s_inf);
         printf("}\n");
     } else {
-        printf("train %-22s threads %d  %7.1f img/s  %6.1f GFLOP/s (%4.1f%% of %.0f peak)  infer %7.1f img/s  "
+        printf("train %-22s threads %d  %7.1f img/s  %6.1f GFLOP/s (%4.1f%% of %.0f fp32 peak)  infer %7.1f img/s  "
                "peak RSS %.0f MiB\n",
                shape, threads, train_ips, gflops, 100 * gflops / peak, peak, inf_ips, rss);
         if (loader_step > 0)

@@ -29,13 +29,19 @@ void sf_bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
     (void)vec;
 }
 
+// One run of len elements of an image pair (b NULL: the odd last image's partner, zeros) -> d[2*len].
+static void interleave2_ref(uint16_t *d, const float *a, const float *b, size_t len) {
+    for (size_t e = 0; e < len; e++) {
+        d[2 * e] = sf_bf16_round(a[e]);
+        d[2 * e + 1] = b ? sf_bf16_round(b[e]) : 0;
+    }
+}
+
 void sf_bf16_pair_images_ref(uint16_t *dst, const float *src, int n, size_t per_image) {
-    for (int q = 0; q < (n + 1) / 2; q++)
-        for (size_t e = 0; e < per_image; e++)
-            for (int j = 0; j < 2; j++) {
-                int img = 2 * q + j;
-                dst[((size_t)q * per_image + e) * 2 + j] = img < n ? sf_bf16_round(src[(size_t)img * per_image + e]) : 0;
-            }
+    for (int q = 0; q < (n + 1) / 2; q++) {
+        const float *a = src + (size_t)(2 * q) * per_image;
+        interleave2_ref(dst + (size_t)q * per_image * 2, a, 2 * q + 1 < n ? a + per_image : NULL, per_image);
+    }
 }
 
 void sf_bf16_pair_images(uint16_t *dst, const float *src, int n, size_t per_image) {
@@ -55,10 +61,7 @@ void sf_bf16_pair_images(uint16_t *dst, const float *src, int n, size_t per_imag
                 continue;
             }
 #endif
-            for (size_t e = 0; e < len; e++) {
-                d[2 * e] = sf_bf16_round(a[e]);
-                d[2 * e + 1] = b ? sf_bf16_round(b[e]) : 0;
-            }
+            interleave2_ref(d, a, b, len);
         }
     (void)vec;
 }
