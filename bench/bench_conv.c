@@ -99,7 +99,7 @@ static double dnnl_run(sf_onednn_conv *d, int dir) {
 }
 
 // Our side of one layer: plan, packed weights and blocked tensors; with bf16, also x, dy and the packed
-// weights in bf16 for forward and backward-data (backward-weights stays fp32).
+// weights in bf16 (channel pairs), and x and dy as bf16 image pairs for backward-weights.
 typedef struct {
     sf_conv2d_plan *plan;
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
@@ -331,7 +331,7 @@ int sf_bench_conv(int argc, char **argv) {
     if (!o.json)
         printf("# conv: batch %d, median of %d, %s clock, isa %s%s, oneDNN in %s, max isa %s, peak %.1f GFLOP/s per thread\n",
                o.batch, o.reps, g_cpu_clock ? "cpu" : "wall", sf_isa_name(sf_isa_active()),
-               !o.bf16 ? "" : sf_bf16_supported() ? " (bf16 forward and backward-data)" : " (no bf16 here: fp32)",
+               !o.bf16 ? "" : sf_bf16_supported() ? " (bf16, all three directions)" : " (no bf16 here: fp32)",
                o.dnnl_bf16 ? "bf16" : "f32",
                dnnl_isa, sf_peak_gflops());
     for (int t = 0; t < n_thr; t++) {

@@ -11,6 +11,11 @@
 //                              oneDNN primitive's (bench/onednn_conv.h), batch 4, with bias: 64x28 a 3x3
 //                              64->64 layer at 28x28; 3x96 the first layer of `best` at 96 px (7x7/2,
 //                              3->32, plain NCHW input), without bwd_data, which training never runs for it
+//   conv_{fwd,bwd_data,bwd_weights}_bf16_vs_onednn_64x28
+//                              the same three on the 64x28 layer in bf16 (`train --precision bf16`): our bf16
+//                              plan against oneDNN's bf16 convolution, inputs already in bf16 on both sides
+//                              (ours: channel pairs, image pairs for backward-weights; oneDNN: its own
+//                              layouts), weight gradients fp32 on both; skipped without AVX512_BF16
 //   train_step_vs_peak_<model> one training step (forward, cross-entropy, backward, AdamW with amsgrad) of a
 //                              seed model on synthetic data, GFLOP/s (3 x the forward FLOPs, as `bench
 //                              train` counts) / the FMA peak probe's GFLOP/s: simple_s96_b16
@@ -31,8 +36,9 @@
 // yardstick for AVX-512 code.
 //
 // oneDNN is held to the ISA of our path too, by dnnl_set_max_cpu_isa before its first use: AVX512_CORE on
-// avx512, AVX2 on avx2 (on an AVX-512 CPU it would otherwise run its AVX-512 kernels against our AVX2
-// ones), SSE41 on scalar. It runs on the OpenMP runtime it shares with us, so --threads sizes both. The
+// avx512 (AVX512_CORE_BF16 where our bf16 kernels run: oneDNN picks the same jit:avx512_core fp32
+// convolutions either way, checked on the Zen 5), AVX2 on avx2 (on an AVX-512 CPU it would otherwise run
+// its AVX-512 kernels against our AVX2 ones), SSE41 on scalar. It runs on the OpenMP runtime it shares with us, so --threads sizes both. The
 // header prints both libraries' settings.
 #include "bench/bench.h"
 #include "bench/onednn_conv.h"
@@ -40,6 +46,7 @@
 #include "bench/openblas_env.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu_probe.h"
 #include "kernels/profile.h"
 #include "kernels/sgemm_tuning.h"
@@ -108,7 +115,9 @@ struct pc_case {
     sf_conv2d_shape conv;              // conv shape
     bool x_plain;                      // conv: plain NCHW input (the first layer)
     int dir;                           // conv vs oneDNN: 0 forward, 1 backward-data, 2 backward-weights
+    bool bf16;                         // conv vs oneDNN: both sides in bf16
     float *a, *b, *c, *x, *w, *wp, *y, *y_ref, *dx, *dy, *dw, *bias, *db;
+    uint16_t *x16, *dy16, *xp16, *dyp16, *wp16;  // bf16: x and dy blocked in channel pairs and as image pairs
     sf_conv2d_plan *plan;
     sf_onednn_conv dn;
     const char *arch;                  // training step: model, input size, batch
@@ -129,7 +138,10 @@ static void gemm_blas(pc_case *p) {
 static void conv_ours(pc_case *p) { sf_conv2d_forward(p->plan, p->y, p->x, p->wp, NULL); }
 static void conv_ref(pc_case *p) { sf_conv2d_forward_ref(p->y_ref, p->x, p->w, NULL, &p->conv); }
 static void conv_dir_ours(pc_case *p) {
-    if (p->dir == 0) sf_conv2d_forward(p->plan, p->y, p->x, p->wp, p->bias);
+    if (p->bf16 && p->dir == 0) sf_conv2d_forward_bf16(p->plan, p->y, p->x16, p->wp16, p->bias);
+    else if (p->bf16 && p->dir == 1) sf_conv2d_backward_data_bf16(p->plan, p->dx, p->dy16, p->wp16);
+    else if (p->bf16) sf_conv2d_backward_weights_bf16(p->plan, p->dw, p->db, p->dyp16, p->xp16, p->dy);
+    else if (p->dir == 0) sf_conv2d_forward(p->plan, p->y, p->x, p->wp, p->bias);
     else if (p->dir == 1) sf_conv2d_backward_data(p->plan, p->dx, p->dy, p->wp);
     else sf_conv2d_backward_weights(p->plan, p->dw, p->db, p->dy, p->x);
 }
@@ -157,14 +169,28 @@ static void conv_onednn_setup(pc_case *p) {
     p->dw = sf_alloc_uniform(wn, 0.0f, 0.0f, 6);
     p->bias = sf_alloc_uniform((size_t)s->co, -0.1f, 0.1f, 7);
     p->db = sf_alloc_uniform((size_t)s->co, 0.0f, 0.0f, 8);
-    p->plan = sf_conv2d_plan_create(s, p->x_plain, true);
-    p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
-    sf_conv2d_pack_weights(p->plan, p->wp, p->w);
+    if (p->bf16) {  // x and dy: n images x (ci|co) channels, blocked, as bf16 slots
+        p->plan = sf_conv2d_plan_create_bf16(s, true);
+        p->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(p->plan) * sizeof(uint16_t));
+        sf_conv2d_pack_weights_bf16(p->plan, p->wp16, p->w);
+        p->x16 = sf_aligned_alloc(xn * sizeof(uint16_t));
+        p->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
+        p->xp16 = sf_aligned_alloc((size_t)(s->n + 1) / 2 * 2 * (xn / s->n) * sizeof(uint16_t));
+        p->dyp16 = sf_aligned_alloc((size_t)(s->n + 1) / 2 * 2 * (yn / s->n) * sizeof(uint16_t));
+        sf_bf16_from_f32(p->x16, p->x, xn);
+        sf_bf16_from_f32(p->dy16, p->dy, yn);
+        sf_bf16_pair_images(p->xp16, p->x, s->n, xn / s->n);
+        sf_bf16_pair_images(p->dyp16, p->dy, s->n, yn / s->n);
+    } else {
+        p->plan = sf_conv2d_plan_create(s, p->x_plain, true);
+        p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
+        sf_conv2d_pack_weights(p->plan, p->wp, p->w);
+    }
     if (!g_dnnl_eng) {
         SF_DNNL_CHECK(dnnl_engine_create(&g_dnnl_eng, dnnl_cpu, 0));
         SF_DNNL_CHECK(dnnl_stream_create(&g_dnnl_stream, g_dnnl_eng, dnnl_stream_default_flags));
     }
-    sf_onednn_conv_create(&p->dn, g_dnnl_eng, g_dnnl_stream, s, dnnl_f32);
+    sf_onednn_conv_create(&p->dn, g_dnnl_eng, g_dnnl_stream, s, p->bf16 ? dnnl_bf16 : dnnl_f32);
     p->flops = 2.0 * s->n * s->co * s->oh * s->ow * s->ci * s->kh * s->kw;
 }
 
@@ -214,6 +240,8 @@ static void case_setup(pc_case *p) {
 static void case_teardown(pc_case *p) {
     float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref, p->dx, p->dy, p->dw, p->bias, p->db};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sf_free_aligned(bufs[i]);
+    uint16_t *bufs16[] = {p->x16, p->dy16, p->xp16, p->dyp16, p->wp16};
+    for (size_t i = 0; i < sizeof bufs16 / sizeof bufs16[0]; i++) sf_free_aligned(bufs16[i]);
     if (p->plan) sf_conv2d_plan_destroy(p->plan);
     if (p->kind == PC_CONV_ONEDNN) sf_onednn_conv_destroy(&p->dn);
     if (p->opt) sf_opt_free(p->opt);
@@ -316,7 +344,8 @@ int sf_cmd_perf_check(int argc, char **argv) {
     if (rc >= 0) return rc;
     fix_openblas_env();
     char dnnl_isa[128];
-    sf_onednn_limit_isa(sf_isa_active(), false, dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
+    const bool bf16 = sf_bf16_supported();
+    sf_onednn_limit_isa(sf_isa_active(), bf16, dnnl_isa, sizeof dnnl_isa);  // before any other oneDNN call
     const int threads = (int)sf_opt_int(&o, "threads");
     sf_bench_place_threads(threads);
     sf_openblas()->set_num_threads(threads);
@@ -363,6 +392,13 @@ int sf_cmd_perf_check(int argc, char **argv) {
         {.base = "conv_bwd_weights_vs_onednn_3x96", .what = "conv bwd weights / oneDNN, 7x7/2 3->32 96x96 b4 NCHW in",
          .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = first, .x_plain = true,
          .dir = 2},
+        {.base = "conv_fwd_bf16_vs_onednn_64x28", .what = "bf16 conv fwd / oneDNN bf16, 3x3 64->64 28x28 b4",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 0, .bf16 = true},
+        {.base = "conv_bwd_data_bf16_vs_onednn_64x28", .what = "bf16 conv bwd data / oneDNN bf16, 3x3 64->64 28x28 b4",
+         .kind = PC_CONV_ONEDNN, .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 1, .bf16 = true},
+        {.base = "conv_bwd_weights_bf16_vs_onednn_64x28",
+         .what = "bf16 conv bwd weights / oneDNN bf16, 3x3 64->64 28x28 b4", .kind = PC_CONV_ONEDNN,
+         .ours = conv_dir_ours, .yard = conv_onednn, .conv = mid, .dir = 2, .bf16 = true},
         {.base = "train_step_vs_peak_simple_s96_b16", .what = "train step / FMA peak, simple 96px batch 16",
          .kind = PC_TRAIN, .ours = train_step, .yard = NULL, .arch = "simple", .size = 96, .batch = 16},
     };
@@ -372,14 +408,18 @@ int sf_cmd_perf_check(int argc, char **argv) {
     const double seconds = sf_opt_float(&o, "seconds");
     const int retries = (int)sf_opt_int(&o, "retries");
     int failed = 0, compared = 0;
-    printf("\n%-40s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
+    printf("\n%-44s %8s %9s %9s %7s %7s  %s\n", "case", "ratio", "GFLOP/s", "baseline", "margin", "floor", "verdict");
     for (int i = 0; i < n_cases; i++) {
         pc_case *p = &cases[i];
         snprintf(p->key, sizeof p->key, "%s_%s", p->base, isa);
         if (filter && !strstr(p->key, filter)) continue;
+        if (p->bf16 && !bf16) {
+            printf("%-44s  skipped: no AVX512_BF16 on this CPU or ISA path   [%s]\n", p->key, p->what);
+            continue;
+        }
         case_setup(p);
         if (p->kind == PC_CONV_ONEDNN && !p->dn.ok) {
-            printf("%-40s  skipped: oneDNN has no implementation of this shape   [%s]\n", p->key, p->what);
+            printf("%-44s  skipped: oneDNN has no implementation of this shape   [%s]\n", p->key, p->what);
             case_teardown(p);
             continue;
         }
@@ -405,7 +445,7 @@ int sf_cmd_perf_check(int argc, char **argv) {
             failed += best < floor_;
         }
         if (attempts > 1) snprintf(note, sizeof note, " (best of %d attempts)", attempts);
-        printf("%-40s %8.3f %9.1f %9s %7s %7s  %s%s   [%s, median of %d]\n", p->key, best, best_gf, bs, ms, fs,
+        printf("%-44s %8.3f %9.1f %9s %7s %7s  %s%s   [%s, median of %d]\n", p->key, best, best_gf, bs, ms, fs,
                verdict, note, p->what, reps);
         fflush(stdout);
     }
