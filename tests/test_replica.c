@@ -7,7 +7,8 @@
 //     model API on the calling thread (BatchNorm statistics per half, gradients summed in replica order,
 //     one optimizer step, weights copied back), run with the replicas' thread count: the worker threads,
 //     the batch split, the reducer and the refresh add no arithmetic of their own;
-//   - a two-replica run is bit-reproducible.
+//   - a two-replica run is bit-reproducible;
+//   - bf16 convolutions (where the CPU has them) reach every replica: bit-identical to the bf16 reference.
 // Model: `simple` at 96x96 (its smallest input is 94) (5 conv blocks, a BatchNorm1d), 10 classes, 4 steps of AdamW with amsgrad
 // (SGD where trajectories are compared).
 #include <criterion/criterion.h>
@@ -15,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/topology.h"
 #include "nn/adamw.h"
@@ -35,10 +37,11 @@
 #define GRAD_RTOL 1e-5
 
 static float g_eps = 0.0f;  // label smoothing of every model below (config and the reference's loss)
+static bool g_bf16 = false;  // bf16 convolutions in every model below
 
 static sf_model_config config(int batch) {
     return (sf_model_config){.arch = "simple", .n_classes = K, .in_h = SIZE, .in_w = SIZE, .max_batch = batch,
-                             .deterministic = true, .seed = 11, .label_smoothing = g_eps};
+                             .deterministic = true, .seed = 11, .label_smoothing = g_eps, .bf16 = g_bf16};
 }
 
 // SGD with momentum: unlike Adam its step is proportional to the gradient, so a wrong scale shows.
@@ -304,6 +307,35 @@ Test(replica, label_smoothing_reaches_replicas_and_model) {
     free(pa);
     free(pb);
     free(pa2);
+    free(ga);
+    free(gb);
+}
+
+// bf16 (train --precision bf16) reaches every replica: two bf16 replicas match the bf16 per-replica
+// reference bit for bit, and their loss is not fp32's.
+Test(replica, bf16_reaches_replicas) {
+    if (!sf_bf16_supported()) cr_skip_test("no AVX512_BF16 on this CPU or ISA path");
+    float a[STEPS], b[STEPS], fp32[STEPS], *pa, *pb, *pf, *ga = NULL, *gb = NULL;
+    size_t na, nb, nf;
+    run_replicas(fp32, NULL, &pf, &nf, 2, 8, false, sgd());
+    g_bf16 = true;
+    run_replicas(a, &ga, &pa, &na, 2, 8, false, sgd());
+    sf_set_threads(1);
+    run_reference(b, &gb, &pb, &nb, 8, sgd());
+    sf_set_threads(0);
+    g_bf16 = false;
+    for (int s = 0; s < STEPS; s++)
+        cr_log_info("step %d, bf16: loss %.9g (2 replicas) %.9g (reference); fp32 %.9g (2 replicas)", s, a[s], b[s],
+                    fp32[s]);
+    cr_assert(memcmp(a, b, sizeof a) == 0, "replica losses differ from the reference's");
+    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "first-step gradients differ");
+    cr_assert(memcmp(pa, pb, na * sizeof(float)) == 0, "final weights differ");
+    // bf16 rounds every convolution's inputs to 8 significant bits: the loss moves by far more than 1e-5.
+    cr_assert(rel(a[STEPS - 1], fp32[STEPS - 1]) > 10 * LOSS_RTOL, "bf16 did not change the loss: %.9g",
+              a[STEPS - 1]);
+    free(pa);
+    free(pb);
+    free(pf);
     free(ga);
     free(gb);
 }
