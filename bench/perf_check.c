@@ -38,8 +38,8 @@
 // oneDNN is held to the ISA of our path too, by dnnl_set_max_cpu_isa before its first use: AVX512_CORE on
 // avx512 (AVX512_CORE_BF16 where our bf16 kernels run: oneDNN picks the same jit:avx512_core fp32
 // convolutions either way, checked on the Zen 5), AVX2 on avx2 (on an AVX-512 CPU it would otherwise run
-// its AVX-512 kernels against our AVX2 ones), SSE41 on scalar. It runs on the OpenMP runtime it shares with us, so --threads sizes both. The
-// header prints both libraries' settings.
+// its AVX-512 kernels against our AVX2 ones), SSE41 on scalar. It runs on the OpenMP runtime it shares
+// with us, so --threads sizes both. The header prints both libraries' settings.
 #include "bench/bench.h"
 #include "bench/onednn_conv.h"
 #include "bench/openblas_dl.h"
