@@ -4,7 +4,7 @@
     tools/results_table.py [results/journey-springfield]
 
 For each config-NAME.json that has a history-NAME.csv beside it (both copied by tools/publish_run.sh),
-prints one row: the model, training and validation size, balancing, schedule, the run whose weights it
+prints one row: the model, training and validation size, balancing, schedule, precision, the run whose weights it
 started from (--init), epochs, wall clock (the sum of the epochs' seconds: training plus validation, pauses
 between sessions not counted, and not the time of the run it started from), the best validation accuracy
 with its epoch and macro-F1, and the wall clock at which validation accuracy first reached 0.90, 0.95
@@ -49,6 +49,7 @@ def row(folder, name):
         "cells": [
             f"`{name}`", cfg.get("model", "?"), str(size), str(val_size),
             cfg.get("balance_resolved") or cfg.get("balance") or "?", cfg.get("schedule") or "plateau",
+            cfg.get("precision") or "fp32",  # runs before --precision existed were fp32
             f"`{parent}`" if parent else "", str(len(hist)), hms(elapsed),
             f"**{acc[best]:.4f}** (ep {hist[best]['epoch']})", f"{float(hist[best]['val_f1']):.4f}",
             reached(0.90), reached(0.95), reached(0.97),
@@ -66,9 +67,9 @@ def main():
     rows = [r for n in names if os.path.exists(os.path.join(folder, f"history-{n}.csv")) for r in [row(folder, n)]
             if r]
     rows.sort(key=lambda r: -r["acc"])
-    print("| run | model | train px | val px | balance | schedule | from | epochs | wall clock "
+    print("| run | model | train px | val px | balance | schedule | precision | from | epochs | wall clock "
           "| best val acc | its macro-F1 | 0.90 at | 0.95 at | 0.97 at |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r["cells"]) + " |")
 
