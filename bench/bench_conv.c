@@ -14,9 +14,9 @@
 // the two libraries alternate and the median of R is reported, so that load from other processes hits
 // both alike. oneDNN gets format `any` (its preferred blocked layouts); reorders are not timed. oneDNN is
 // limited to the ISA of our path (bench/onednn_conv.h), so SPRINGFIELD_ISA=avx2 compares AVX2 with AVX2.
-// --dtype bf16 runs ours on bf16 plans (sf_conv2d_plan_create_bf16) where the CPU has AVX512_BF16 and the
-// layer is not a first layer; x and dy are converted (and paired by images for backward-weights) before
-// timing, as oneDNN's are given in bf16. --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w,
+// --dtype bf16 runs ours on bf16 plans (sf_conv2d_plan_create_bf16) where the CPU has AVX512_BF16 (a first
+// layer's backward-data, which training never runs, on an fp32 plan); x and dy are converted (and paired by
+// images for backward-weights) before timing, as oneDNN's are given in bf16. --onednn-dtype bf16 runs oneDNN's side in bf16 (x, w,
 // y and their gradients; f32 weight gradients, AVX512_BF16 allowed on the avx512 path); the rows then
 // also name oneDNN's implementation.
 // --clock cpu times each run by the process CPU time divided by the thread count instead of the wall
@@ -102,6 +102,7 @@ static double dnnl_run(sf_onednn_conv *d, int dir) {
 // weights in bf16 (channel pairs), and x and dy as bf16 image pairs for backward-weights.
 typedef struct {
     sf_conv2d_plan *plan;
+    sf_conv2d_plan *plan32;  // bf16 first layer: an fp32 plan (weights in wp) for its backward-data
     float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
     bool bf16;
     uint16_t *x16, *dy16, *wp16, *xp16, *dyp16;  // xp16, dyp16: x and dy as image pairs (backward-weights)
@@ -117,9 +118,9 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
     int vb = first ? sf_vb_first(s->co) : sf_vb();
     bool narrow = !first && in_vb != vb && algo == SF_CONV_AUTO && sf_conv2d_narrow_x_ok(s, vb, in_vb);
     int xvb = narrow ? in_vb : vb;
-    // bf16 where the plan has it: blocked input in 16-lane blocks (not a first layer, nor a narrow one).
-    o->bf16 = bf16 && !first && !narrow && vb == 16 && sf_conv2d_bf16_ok(s);
-    o->plan = o->bf16  ? sf_conv2d_plan_create_bf16(s, true)
+    // bf16 where the plan has it: 16-lane blocks (not a narrow input).
+    o->bf16 = bf16 && !narrow && vb == 16 && sf_conv2d_bf16_ok(s);
+    o->plan = o->bf16  ? sf_conv2d_plan_create_bf16(s, first, true)
               : narrow ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb)
                        : sf_conv2d_plan_create_vb(s, first, true, algo, vb);
     size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, xvb);
@@ -133,10 +134,13 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
     o->bias = sf_alloc_uniform(s->co, -0.5f, 0.5f, 7);
     o->db = sf_alloc_uniform(s->co, -0.5f, 0.5f, 8);
     if (o->bf16) {
-        o->x16 = sf_aligned_alloc(xn * sizeof(uint16_t));
+        // x: blocked, or a first layer's plain x as channel pairs (an odd count padded with a zero channel)
+        size_t x16n = first ? (size_t)s->n * ((s->ci + 1) / 2 * 2) * s->ih * s->iw : xn;
+        o->x16 = sf_aligned_alloc(x16n * sizeof(uint16_t));
         o->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
         o->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(o->plan) * sizeof(uint16_t));
-        sf_bf16_from_f32(o->x16, o->x, xn);
+        if (first) sf_bf16_pair_channels(o->x16, o->x, s->n, s->ci, (size_t)s->ih * s->iw);
+        else sf_bf16_from_f32(o->x16, o->x, xn);
         sf_bf16_from_f32(o->dy16, o->dy, yn);
         size_t pairs = (size_t)(s->n + 1) / 2;
         o->xp16 = sf_aligned_alloc(pairs * (xn / s->n) * 2 * sizeof(uint16_t));
@@ -144,6 +148,11 @@ static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first,
         sf_bf16_pair_images(o->xp16, o->x, s->n, xn / s->n);
         sf_bf16_pair_images(o->dyp16, o->dy, s->n, yn / s->n);
         sf_conv2d_pack_weights_bf16(o->plan, o->wp16, o->w);
+        if (first) {
+            o->plan32 = sf_conv2d_plan_create_vb(s, true, true, algo, vb);
+            o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan32) * sizeof(float));
+            sf_conv2d_pack_weights(o->plan32, o->wp, o->w);
+        }
         return;
     }
     o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan) * sizeof(float));
@@ -155,11 +164,18 @@ static void our_layer_destroy(our_layer *o) {
                     o->xp16, o->dyp16};
     for (int i = 0; i < 14; i++) sf_free_aligned(bufs[i]);
     sf_conv2d_plan_destroy(o->plan);
+    sf_conv2d_plan_destroy(o->plan32);
+}
+
+// The algorithm that runs direction dir.
+static const char *our_algo(const our_layer *o, int dir) {
+    return sf_conv2d_plan_dir_algo(dir == 1 && o->plan32 ? o->plan32 : o->plan, dir);
 }
 
 static double our_run(our_layer *o, int dir) {
     double t0 = bench_clock();
     if (dir == 0 && o->bf16) sf_conv2d_forward_bf16(o->plan, o->y, o->x16, o->wp16, o->bias);
+    else if (dir == 1 && o->plan32) sf_conv2d_backward_data(o->plan32, o->dx, o->dy, o->wp);
     else if (dir == 1 && o->bf16) sf_conv2d_backward_data_bf16(o->plan, o->dx, o->dy16, o->wp16);
     else if (dir == 2 && o->bf16) sf_conv2d_backward_weights_bf16(o->plan, o->dw, o->db, o->dyp16, o->xp16, o->dy);
     else if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
@@ -233,11 +249,11 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
                        "\"threads\":%d,\"clock\":\"%s\",\"algo\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,"
                        "\"ratio\":%.3f,\"onednn_dtype\":\"%s\",\"onednn_impl\":\"%s\"}\n",
                        model, size, L->name, shape, dir_names[dir], threads, g_cpu_clock ? "cpu" : "wall",
-                       sf_conv2d_plan_dir_algo(ours.plan, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0,
+                       our_algo(&ours, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0,
                        o->dnnl_bf16 ? "bf16" : "f32", dn.ok ? dn.impl[dir] : "");
             else
                 printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn%s %7.1f GF/s  ratio %5.2f%s%s\n",
-                       model, size, L->name, shape, dir_names[dir], threads, sf_conv2d_plan_dir_algo(ours.plan, dir), go,
+                       model, size, L->name, shape, dir_names[dir], threads, our_algo(&ours, dir), go,
                        100.0 * go / peak, o->dnnl_bf16 ? "-bf16" : "", gd, dn.ok ? go / gd : 0.0,
                        o->dnnl_bf16 ? "  " : "", o->dnnl_bf16 && dn.ok ? dn.impl[dir] : "");
             fflush(stdout);

@@ -170,7 +170,7 @@ static void conv_onednn_setup(pc_case *p) {
     p->bias = sf_alloc_uniform((size_t)s->co, -0.1f, 0.1f, 7);
     p->db = sf_alloc_uniform((size_t)s->co, 0.0f, 0.0f, 8);
     if (p->bf16) {  // x and dy: n images x (ci|co) channels, blocked, as bf16 slots
-        p->plan = sf_conv2d_plan_create_bf16(s, true);
+        p->plan = sf_conv2d_plan_create_bf16(s, false, true);  // the bf16 cases are blocked layers
         p->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(p->plan) * sizeof(uint16_t));
         sf_conv2d_pack_weights_bf16(p->plan, p->wp16, p->w);
         p->x16 = sf_aligned_alloc(xn * sizeof(uint16_t));

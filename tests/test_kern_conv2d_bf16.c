@@ -94,6 +94,36 @@ Test(bf16, image_pairs) {
         }
 }
 
+// Channel pairs of plain NCHW (a bf16 first layer's input): the vector path gives the reference's bits,
+// odd channel counts (a zero channel) and tails included, and each value lands where the layout says.
+Test(bf16, channel_pairs) {
+    const int ns[] = {1, 3}, cs[] = {1, 3, 4};
+    const size_t planes[] = {5, 16, 8192 + 17};
+    for (size_t a = 0; a < 2; a++)
+        for (size_t b = 0; b < 3; b++)
+            for (size_t e = 0; e < 3; e++) {
+                int n = ns[a], c = cs[b], pairs = (c + 1) / 2;
+                size_t plane = planes[e], out = (size_t)n * pairs * plane * 2;
+                float *x = malloc((size_t)n * c * plane * sizeof *x);
+                uint16_t *u = malloc(out * sizeof *u + 2), *v = malloc(out * sizeof *v);
+                fill(x, (size_t)n * c * plane, 70 + a * 9 + b * 3 + e);
+                u[out] = 0xabcd;
+                sf_bf16_pair_channels(u, x, n, c, plane);
+                sf_bf16_pair_channels_ref(v, x, n, c, plane);
+                cr_expect(!memcmp(u, v, out * sizeof *u), "n %d c %d plane %zu: vector and reference differ", n, c, plane);
+                cr_expect_eq(u[out], 0xabcd, "n %d c %d plane %zu: wrote past the end", n, c, plane);
+                // channel ch of image i, element p lands at ((i*pairs + ch/2)*plane + p)*2 + ch%2
+                for (int i = 0; i < n; i++)
+                    for (int ch = 0; ch < 2 * pairs; ch++) {
+                        size_t p = (size_t)(i + ch) * 7 % plane;
+                        uint16_t want = ch < c ? sf_bf16_round(x[((size_t)i * c + ch) * plane + p]) : 0;
+                        cr_expect_eq(v[(((size_t)i * pairs + ch / 2) * plane + p) * 2 + ch % 2], want,
+                                     "n %d c %d plane %zu: image %d channel %d", n, c, plane, i, ch);
+                    }
+                free(x), free(u), free(v);
+            }
+}
+
 static void round_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = sf_bf16_to_f32(sf_bf16_round(x[i]));
 }
@@ -117,7 +147,7 @@ static double check_bf16(const sf_conv2d_shape *s, uint64_t seed) {
     sf_conv2d_forward_ref(y0, xr, wr, b, s);
     sf_conv2d_backward_data_ref(dx0, dyr, wr, s);
 
-    sf_conv2d_plan *p = sf_conv2d_plan_create_bf16(s, true);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_bf16(s, false, true);
     size_t xb_n = sf_blocked_floats(s->n, s->ci, s->ih, s->iw, 16), yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, 16);
     float *xb = sf_aligned_alloc(xb_n * 4), *yb = sf_aligned_alloc(yb_n * 4), *dyb = sf_aligned_alloc(yb_n * 4);
     float *dxb = sf_aligned_alloc(xb_n * 4);
@@ -193,7 +223,7 @@ Test(conv2d_bf16, differs_from_fp32_by_bf16_rounding_only) {
     float *x = malloc(nx * 4), *w = malloc(nw * 4), *y0 = malloc(ny * 4), *y1 = malloc(ny * 4);
     fill(x, nx, 1), fill(w, nw, 2);
     sf_conv2d_forward_ref(y0, x, w, NULL, &s);
-    sf_conv2d_plan *p = sf_conv2d_plan_create_bf16(&s, true);
+    sf_conv2d_plan *p = sf_conv2d_plan_create_bf16(&s, false, true);
     size_t xb_n = sf_blocked_floats(s.n, s.ci, s.ih, s.iw, 16), yb_n = sf_blocked_floats(s.n, s.co, s.oh, s.ow, 16);
     float *xb = sf_aligned_alloc(xb_n * 4), *yb = sf_aligned_alloc(yb_n * 4);
     uint16_t *x16 = sf_aligned_alloc(xb_n * 2), *wp = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(p) * 2);
@@ -208,4 +238,63 @@ Test(conv2d_bf16, differs_from_fp32_by_bf16_rounding_only) {
     sf_conv2d_plan_destroy(p);
     sf_free_aligned(xb), sf_free_aligned(yb), sf_free_aligned(x16), sf_free_aligned(wp);
     free(x), free(w), free(y0), free(y1);
+}
+
+// A first layer (plain x, few channels): the forward on channel-pair planes and backward-weights on plain
+// image pairs against the fp32 reference on the rounded inputs. Shapes: ResNet's 7x7 stride 2 (3 -> 64
+// channels, 4 output blocks), the same at 1 and 2 output blocks (the plain tiles in 7-column rows), a
+// 3x3 stride 1 and an even channel count, odd batches throughout (a zero image in the last pair).
+Test(conv2d_bf16, first_layer_matches_reference_on_rounded_inputs) {
+    sf_conv2d_shape probe = sf_conv2d_shape_make(1, 3, 8, 8, 16, 7, 7, 2, 3);
+    if (!sf_conv2d_bf16_ok(&probe)) cr_skip_test("no AVX512_BF16 on this CPU or path (%s)", sf_isa_name(sf_isa_active()));
+    const sf_conv2d_shape cases[] = {
+        sf_conv2d_shape_make(3, 3, 30, 30, 64, 7, 7, 2, 3),
+        sf_conv2d_shape_make(3, 3, 23, 19, 32, 7, 7, 2, 3),
+        sf_conv2d_shape_make(1, 3, 17, 17, 16, 7, 7, 2, 3),
+        sf_conv2d_shape_make(3, 3, 12, 14, 24, 3, 3, 1, 1),
+        sf_conv2d_shape_make(5, 2, 9, 9, 16, 5, 5, 1, 2),
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const sf_conv2d_shape *s = &cases[c];
+        size_t nx = (size_t)s->n * s->ci * s->ih * s->iw, ny = (size_t)s->n * s->co * s->oh * s->ow;
+        size_t nw = (size_t)s->co * s->ci * s->kh * s->kw, plane = (size_t)s->ih * s->iw;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(s->co * 4), *dy = malloc(ny * 4);
+        fill(x, nx, 200 + c), fill(w, nw, 300 + c), fill(b, s->co, 400 + c), fill(dy, ny, 500 + c);
+        float *xr = malloc(nx * 4), *wr = malloc(nw * 4), *dyr = malloc(ny * 4);
+        memcpy(xr, x, nx * 4), memcpy(wr, w, nw * 4), memcpy(dyr, dy, ny * 4);
+        round_bf16(xr, nx), round_bf16(wr, nw), round_bf16(dyr, ny);
+        float *y0 = malloc(ny * 4), *y1 = malloc(ny * 4), *dw0 = malloc(nw * 4), *db0 = malloc(s->co * 4);
+        float *dw1 = malloc(nw * 4), *db1 = malloc(s->co * 4), *dbr = malloc(s->co * 4), *db_unused = malloc(s->co * 4);
+        sf_conv2d_forward_ref(y0, xr, wr, b, s);
+        sf_conv2d_backward_weights_ref(dw0, db_unused, dyr, xr, s);
+        sf_conv2d_backward_weights_ref(dw1, dbr, dy, x, s);  // dbias: from the fp32 dy
+
+        sf_conv2d_plan *p = sf_conv2d_plan_create_bf16(s, true, true);
+        size_t yb_n = sf_blocked_floats(s->n, s->co, s->oh, s->ow, 16), pairs = (size_t)(s->n + 1) / 2;
+        float *yb = sf_aligned_alloc(yb_n * 4), *dyb = sf_aligned_alloc(yb_n * 4);
+        uint16_t *x16 = sf_aligned_alloc((size_t)s->n * ((s->ci + 1) / 2 * 2) * plane * 2);
+        uint16_t *wp = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(p) * 2);
+        uint16_t *xp = sf_aligned_alloc(pairs * (nx / s->n) * 4), *dyp = sf_aligned_alloc(pairs * (yb_n / s->n) * 4);
+        sf_bf16_pair_channels(x16, x, s->n, s->ci, plane);
+        sf_conv2d_pack_weights_bf16(p, wp, w);
+        for (size_t i = 0; i < yb_n; i++) yb[i] = NAN;  // every output element must be written
+        sf_conv2d_forward_bf16(p, yb, x16, wp, b);
+        sf_reorder_to_plain(y1, yb, s->n, s->co, s->oh, s->ow, 16);
+        sf_reorder_to_blocked(dyb, dy, s->n, s->co, s->oh, s->ow, 16);
+        sf_bf16_pair_images(xp, x, s->n, nx / s->n);
+        sf_bf16_pair_images(dyp, dyb, s->n, yb_n / s->n);
+        float *dw2 = malloc(nw * 4);
+        for (size_t i = 0; i < nw; i++) dw2[i] = NAN;
+        sf_conv2d_backward_weights_bf16(p, dw2, db1, dyp, xp, dyb);
+        double ey = max_rel_err(y1, y0, ny), edw = max_rel_err(dw2, dw0, nw), edb = max_rel_err(db1, dbr, s->co);
+        cr_log_info("bf16 first layer n%d ci%d %dx%d co%d k%dx%d s%d (%s / %s): y %.2e dw %.2e db %.2e", s->n, s->ci,
+                    s->ih, s->iw, s->co, s->kh, s->kw, s->sh, sf_conv2d_plan_dir_algo(p, 0),
+                    sf_conv2d_plan_dir_algo(p, 2), ey, edw, edb);
+        cr_expect(ey < 1e-5 && edw < 1e-5 && edb < 1e-5, "case %zu: y %.3e dw %.3e db %.3e", c, ey, edw, edb);
+        sf_conv2d_plan_destroy(p);
+        sf_free_aligned(yb), sf_free_aligned(dyb), sf_free_aligned(x16), sf_free_aligned(wp);
+        sf_free_aligned(xp), sf_free_aligned(dyp);
+        free(x), free(w), free(b), free(dy), free(xr), free(wr), free(dyr), free(y0), free(y1), free(dw0), free(db0);
+        free(dw1), free(db1), free(dbr), free(db_unused), free(dw2);
+    }
 }

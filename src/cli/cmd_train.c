@@ -89,7 +89,7 @@ static const sf_opt_spec spec[] = {
      "ensemble member that evaluate --run can score"},
     {"deterministic", SF_OPT_FLAG, "off", NULL, 0, 0, "fixed-order reductions: bit-reproducible runs"},
     {"precision", SF_OPT_CHOICE, "fp32", "fp32|bf16", 0, 0,
-     "bf16: the convolutions (all but the first layer) multiply bf16 activations, gradients and weights "
+     "bf16: every convolution multiplies bf16 activations, gradients and weights "
      "(exact products, fp32 sums; CPUs with AVX512_BF16, fp32 elsewhere); the weights, their gradients, the "
      "optimizer and every other layer stay fp32"},
     {"init", SF_OPT_STR, NULL, NULL, 0, 0, "start from these weights (.safetensors)"},
@@ -503,7 +503,7 @@ int sf_cmd_train(int argc, char **argv) {
     if (vm) sf_run_log(&run, "springfield: validation at %d px (training at %d px)", val_size, size);
     if (mc.bf16)
         sf_run_log(&run, "springfield: precision bf16: %s", sf_bf16_supported()
-                   ? "convolutions (all but the first) in bf16, all three directions (AVX512_BF16)"
+                   ? "every convolution in bf16, all three directions (AVX512_BF16)"
                    : "this CPU or path has no AVX512_BF16, so everything runs in fp32");
     if (!resume) sf_model_print_table(m, stderr);
 

@@ -29,6 +29,12 @@ static inline uint16_t sf_bf16_round(float f) {
 void sf_bf16_pair_images(uint16_t *dst, const float *src, int n, size_t per_image);
 void sf_bf16_pair_images_ref(uint16_t *dst, const float *src, int n, size_t per_image);
 
+// Channel pairs of plain NCHW for a bf16 first layer: dst (n, ceil(c/2), plane, 2) with
+// dst[((i*P + q)*plane + e)*2 + j] = bf16(src[(i*c + 2q + j)*plane + e]), src (n, c, plane), P = ceil(c/2); an
+// odd c's last pair gets a zero channel. Same rounding as sf_bf16_from_f32.
+void sf_bf16_pair_channels(uint16_t *dst, const float *src, int n, int c, size_t plane);
+void sf_bf16_pair_channels_ref(uint16_t *dst, const float *src, int n, int c, size_t plane);
+
 static inline float sf_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float f;

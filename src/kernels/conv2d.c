@@ -343,7 +343,8 @@ sf_conv2d_plan *sf_conv2d_plan_create_algo(const sf_conv2d_shape *s, bool x_plai
     return sf_conv2d_plan_create_vb(s, x_plain, deterministic, algo, sf_vb());
 }
 
-// bf16: forward and backward-data on bf16 pairs (blocked x only, vb 16 on AVX-512; the caller checks).
+// bf16: forward and backward-data on bf16 pairs (vb 16 on AVX-512; the caller checks); plain x (a first
+// layer): forward only, on channel-pair planes (sf_bf16_pair_channels).
 static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool deterministic, sf_conv2d_algo algo,
                                    int vb, int xvb, bool bf16) {
     sf_conv2d_plan *p = sf_calloc(1, sizeof *p);
@@ -372,11 +373,12 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
     int pref_ocb = p->isa->pref_ocb, across = p->isa->across_below;
     sf_conv_get_tuning(kisa, sf_conv_class_of(s, x_plain), &pref_ocb, &across);
 
-    // A bf16 direction counts its input in 32-bit slots, each a pair of adjacent channels: vb/2 per block.
+    // A bf16 direction counts its input in 32-bit slots, each a pair of adjacent channels: vb/2 per block,
+    // or one per plane of plain x, whose "blocks" are then the ceil(Ci/2) channel pairs.
     const int slots = vb / 2;
     conv_dir *f = &p->fwd;
     f->icb = x_plain ? 1 : bf16 ? slots : xvb;
-    f->n_cb = x_plain ? s->ci : p->cbi;
+    f->n_cb = x_plain ? (bf16 ? cdiv(s->ci, 2) : s->ci) : p->cbi;
     f->icb_last = x_plain ? 1 : bf16 ? cdiv(s->ci - (p->cbi - 1) * vb, 2) : s->ci - (p->cbi - 1) * xvb;
     f->in_h = s->ih;
     f->in_w = s->iw;
@@ -436,7 +438,7 @@ static sf_conv2d_plan *plan_create(const sf_conv2d_shape *s, bool x_plain, bool 
 
     p->w_chunk = imin(s->n, imax(1, cdiv(256, s->oh * s->ow)));
     p->bias_pad = sf_aligned_alloc(sizeof(float) * (size_t)p->cbo * vb);
-    if (x_plain) p->row_buf = sf_aligned_alloc(sizeof(float) * (size_t)p->nthr * b->chunk * b->ocb * s->iw * vb);
+    if (x_plain && !bf16) p->row_buf = sf_aligned_alloc(sizeof(float) * (size_t)p->nthr * b->chunk * b->ocb * s->iw * vb);
     p->wpart_floats = (size_t)p->cbo * p->cbi * kk * vb * vb;
     p->wpart = sf_aligned_alloc(sizeof(float) * p->wpart_floats * p->nthr);
     p->bpart_stride = ((size_t)p->cbo * vb + 15) / 16 * 16;
@@ -510,22 +512,27 @@ sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool de
     return p;
 }
 
+// The weight packing gathers one (output block, input block) tile of up to 7x7 taps in a stack buffer.
+#define BF16_MAX_TAPS 49
+
 bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s) {
-    (void)s;
-    return sf_bf16_supported() && kernel_isa() == SF_ISA_AVX512;
+    return sf_bf16_supported() && kernel_isa() == SF_ISA_AVX512 && s->kh * s->kw <= BF16_MAX_TAPS;
 }
 
-sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic) {
+sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool x_plain, bool deterministic) {
     if (!sf_conv2d_bf16_ok(s))
-        sf_die("conv2d: no bf16 kernels on this CPU or path (%s; bf16 needs AVX512_BF16)", sf_isa_name(kernel_isa()));
-    sf_conv2d_plan *p = plan_create(s, false, deterministic, SF_CONV_AUTO, 16, 16, true);
+        sf_die("conv2d: no bf16 kernels for a %dx%d kernel on this CPU or path (%s; bf16 needs AVX512_BF16 and at "
+               "most %d taps)", s->kh, s->kw, sf_isa_name(kernel_isa()), BF16_MAX_TAPS);
+    sf_conv2d_plan *p = plan_create(s, x_plain, deterministic, SF_CONV_AUTO, 16, 16, true);
 #if defined(__x86_64__)
     // Backward-weights: the fp32 driver on ceil(N/2) "images" of slots (each a pair of real images' bf16
-    // values), direct only (the GEMM path would read the slots as floats), with the pair kernels.
+    // values), direct only (the GEMM path would read the slots as floats), with the pair kernels; plain x
+    // pairs up the same way, as plain planes of slots.
     sf_conv2d_shape sp = *s;
     sp.n = (s->n + 1) / 2;
-    p->wplan = plan_create(&sp, false, deterministic, SF_CONV_DIRECT, 16, 16, false);
+    p->wplan = plan_create(&sp, x_plain, deterministic, SF_CONV_DIRECT, 16, 16, false);
     p->wplan->isa = &sf_conv_isa_avx512bf16_pairs;
+    p->wplan->wgrad_plain = sf_conv_isa_avx512bf16_pairs.wgrad_plain;
     p->wplan->pairs = true;
     snprintf(p->dir_algo[2], sizeof p->dir_algo[2], "direct_avx512bf16_wgrad");
 #endif
@@ -613,33 +620,34 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
 }
 
 // pack_dir for a bf16 direction: the same tiles in 32-bit slots, slot i of input block cb holding the
-// bf16 weights of its input channels cb*vb + 2i (low half) and 2i + 1 (high half), as vdpbf16ps pairs them.
-// Each (output block, input block) tile is gathered in fp32 first, (KH*KW, vb in, vb out), then its channel
-// pairs are rounded and interleaved 16 lanes at a time (one element at a time took twice the fp32 packing).
+// bf16 weights of its input channels cb*cin + 2i (low half) and 2i + 1 (high half), as vdpbf16ps pairs them;
+// cin = 2*icb channels per block (16; 2 for the channel pairs of plain x). Each (output block, input block)
+// tile is gathered in fp32 first, (KH*KW, cin, vb out), then its channel pairs are rounded and interleaved
+// 16 lanes at a time (one element at a time took twice the fp32 packing).
 static void pack_dir_bf16(const sf_conv2d_plan *p, const conv_dir *d, uint16_t *dst, const float *w, bool transpose) {
     const sf_conv2d_shape *s = &p->s;
-    int vb = p->vb, kk = s->kh * s->kw;
+    int vb = p->vb, kk = s->kh * s->kw, cin = 2 * d->icb;
     int n_out = transpose ? s->ci : s->co, n_in = transpose ? s->co : s->ci;
     size_t per_block = (size_t)d->n_cb * kk * d->icb * vb;
-    if (n_out % vb || n_in % vb) memset(dst, 0, 2 * sizeof(uint16_t) * d->w_floats);
+    if (n_out % vb || n_in % cin) memset(dst, 0, 2 * sizeof(uint16_t) * d->w_floats);
 #pragma omp parallel for collapse(2) schedule(static) num_threads(sf_threads())
     for (int ob = 0; ob < d->out_nb; ob++)
         for (int cb = 0; cb < d->n_cb; cb++) {
             int og = ob / d->ocb, o = ob % d->ocb, g = imin(d->ocb, d->out_nb - og * d->ocb);
             ptrdiff_t k_step = (ptrdiff_t)d->icb * g * vb;
             size_t tile = (size_t)og * d->ocb * per_block + (size_t)cb * kk * k_step + o * vb;
-            float buf[7 * 7 * 16 * 16];  // (kk, vb in, vb out), zero outside the real channels
-            memset(buf, 0, sizeof(float) * (size_t)kk * vb * vb);
+            float buf[BF16_MAX_TAPS * 16 * 16];  // (kk, cin, vb out), zero outside the real channels
+            memset(buf, 0, sizeof(float) * (size_t)kk * cin * vb);
             for (int l = 0; l < vb && ob * vb + l < n_out; l++)
-                for (int c = 0; c < vb && cb * vb + c < n_in; c++) {
-                    int oc = ob * vb + l, ic = cb * vb + c;
+                for (int c = 0; c < cin && cb * cin + c < n_in; c++) {
+                    int oc = ob * vb + l, ic = cb * cin + c;
                     int co = transpose ? ic : oc, ci = transpose ? oc : ic;
                     const float *src = w + ((size_t)co * s->ci + ci) * kk;
-                    for (int k = 0; k < kk; k++) buf[((size_t)k * vb + c) * vb + l] = src[k];
+                    for (int k = 0; k < kk; k++) buf[((size_t)k * cin + c) * vb + l] = src[k];
                 }
             for (int k = 0; k < kk; k++)
-                for (int i = 0; i < vb / 2; i++) {
-                    const float *lo = buf + ((size_t)k * vb + 2 * i) * vb, *hi = lo + vb;
+                for (int i = 0; i < d->icb; i++) {
+                    const float *lo = buf + ((size_t)k * cin + 2 * i) * vb, *hi = lo + vb;
                     uint16_t *t = dst + 2 * (tile + k * k_step + (size_t)i * g * vb);
 #if defined(__x86_64__)
                     sf_bf16_interleave2_avx512(t, lo, hi, (size_t)vb);
@@ -658,7 +666,7 @@ size_t sf_conv2d_packed_weights_bf16(const sf_conv2d_plan *p) {
 void sf_conv2d_pack_weights_bf16(const sf_conv2d_plan *p, uint16_t *wp, const float *w_oihw) {
     if (!p->bf16) sf_die("conv2d: sf_conv2d_pack_weights_bf16 on an fp32 plan");
     pack_dir_bf16(p, &p->fwd, wp, w_oihw, false);
-    pack_dir_bf16(p, &p->bwd, wp + 2 * p->fwd.w_floats, w_oihw, true);
+    if (!p->x_plain) pack_dir_bf16(p, &p->bwd, wp + 2 * p->fwd.w_floats, w_oihw, true);  // plain: no backward-data
 }
 
 // The run of columns c, c + step, ... (one stride phase) whose valid kernel columns (col_mask) are c's.
@@ -899,6 +907,7 @@ void sf_conv2d_forward_bf16(const sf_conv2d_plan *p, float *y, const uint16_t *x
 
 void sf_conv2d_backward_data_bf16(const sf_conv2d_plan *p, float *dx, const uint16_t *dy, const uint16_t *wp) {
     if (!p->bf16) sf_die("conv2d: sf_conv2d_backward_data_bf16 on an fp32 plan");
+    if (p->x_plain) sf_die("conv2d: no bf16 backward-data into plain dx (a first layer's input; use an fp32 plan)");
     run_dir(p, &p->bwd, dx, (const float *)(const void *)dy, (const float *)(const void *)wp + p->fwd.w_floats,
             NULL);
 }

@@ -52,10 +52,12 @@ sf_conv2d_plan *sf_conv2d_plan_create_narrow_x(const sf_conv2d_shape *s, bool de
 // with 16-channel blocks (each bf16 where the fp32 value would be; sf_bf16_from_f32 makes it), multiply
 // exactly and sum in fp32; y and dx are fp32. Backward-weights reads x and dy as bf16 image pairs
 // (sf_conv2d_backward_weights_bf16), or fp32 ones (sf_conv2d_backward_weights works on these plans too).
-// Blocked x only, not a first layer. sf_conv2d_bf16_ok: whether this CPU and path have the kernels
-// (sf_bf16_supported on the AVX-512 path).
+// x_plain (a first layer): the forward reads plain x as channel-pair planes (sf_bf16_pair_channels:
+// (N, ceil(Ci/2), H, W, 2) bf16), backward-weights plain x as image pairs; no backward-data (the input
+// needs no gradient). sf_conv2d_bf16_ok: whether this CPU and path have the kernels (sf_bf16_supported on
+// the AVX-512 path, kernels of up to 7x7 taps).
 bool sf_conv2d_bf16_ok(const sf_conv2d_shape *s);
-sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool deterministic);
+sf_conv2d_plan *sf_conv2d_plan_create_bf16(const sf_conv2d_shape *s, bool x_plain, bool deterministic);
 void sf_conv2d_plan_destroy(sf_conv2d_plan *p);
 // Which algorithms run, for benchmarks and logs, e.g. "direct_avx512_14x2" or "direct_avx512_6x4+gemm_bwd_w";
 // per direction (0 forward, 1 backward-data, 2 backward-weights): "direct_avx512_6x4",
@@ -70,7 +72,8 @@ void sf_conv2d_pack_weights(const sf_conv2d_plan *p, float *wp, const float *w_o
 // bf16 plans: the packed weights of both directions, a count of bf16 values (uint16_t).
 size_t sf_conv2d_packed_weights_bf16(const sf_conv2d_plan *p);
 void sf_conv2d_pack_weights_bf16(const sf_conv2d_plan *p, uint16_t *wp, const float *w_oihw);
-// y blocked (N,Co,OH,OW) fp32 = conv(x, wp) + bias, x blocked bf16 (N,Ci,H,W) [bias may be NULL]
+// y blocked (N,Co,OH,OW) fp32 = conv(x, wp) + bias, x blocked bf16 (N,Ci,H,W), or channel pairs of plain x
+// (x_plain plans) [bias may be NULL]
 void sf_conv2d_forward_bf16(const sf_conv2d_plan *p, float *y, const uint16_t *x, const uint16_t *wp,
                             const float *bias);
 // dx blocked fp32 (N,Ci,H,W) from dy blocked bf16 (N,Co,OH,OW)

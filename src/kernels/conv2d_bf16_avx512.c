@@ -13,6 +13,10 @@
 // value of images 2q and 2q+1), which is the fp32 blocked layout of half as many images, slot for float.
 // The fp32 weight-gradient tiles then run unchanged on it with vdpbf16ps: a broadcast slot is the pair
 // of x values, a loaded dy vector holds the pair of dy values per output channel.
+//
+// A first layer reads plain x (3 channels): its forward takes x as planes of channel pairs (channels 0-1,
+// then 2 and a zero), so each slot broadcast feeds two channels' products, 2 vdpbf16ps per tap and output
+// block where fp32 spends 3 FMAs; its backward-weights takes plain x as image pairs.
 #include "kernels/conv2d_internal.h"
 
 #pragma GCC optimize("no-predictive-commoning", "no-tree-slp-vectorize")
@@ -41,7 +45,21 @@ typedef __m512 V;
 FOR_EACH_TILE(BF_DEF_TILE)
 static const sf_conv_direct_fn tab[3][SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {FOR_EACH_TILE(BF_TAB_TILE)};
 
+// A first layer's plain input as channel-pair planes (icb = 1 slot): the fp32 kernel's plain tiles, at
+// pixel stride 1 or 2 and in whole 7-column kernel rows (ocb <= 2), and at any stride.
+FOR_EACH_PLAIN_TILE(SF_CONV_DEF_PLAIN_TILE)
+static const sf_conv_direct_fn plain_tab[4][3][MAX_UR + 1] = {FOR_EACH_PLAIN_TILE(SF_CONV_TAB_PLAIN_TILE)};
+#define BF_DEF_PTILE(UR, OCB) static void bp_##UR##_##OCB(const sf_conv_kargs *a) SF_CONV_DIRECT_BODY(UR, OCB, 1, 0)
+#define BF_TAB_PTILE(UR, OCB) [OCB][UR] = bp_##UR##_##OCB,
+FOR_EACH_TILE(BF_DEF_PTILE)
+static const sf_conv_direct_fn ptab[SF_CONV_MAX_OCB + 1][MAX_UR + 1] = {FOR_EACH_TILE(BF_TAB_PTILE)};
+
 void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb) {
+    if (a->icb == 1) {
+        if (ocb <= 2 && (a->in_ps == 1 || a->in_ps == 2)) plain_tab[(a->row_kw == 7) * 2 + a->in_ps - 1][ocb][ur](a);
+        else ptab[ocb][ur](a);
+        return;
+    }
     tab[a->in_ps == SLOTS ? 0 : a->in_ps == 2 * SLOTS ? 1 : 2][ocb][ur](a);
 }
 
@@ -50,6 +68,10 @@ void sf_conv_direct_bf16_avx512(const sf_conv_kargs *a, int ur, int ocb) {
     X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 SF_CONV_DEFINE_WGRAD(bf16)
 SF_CONV_DEFINE_WGRAD_MULTI(bf16, 8)
+// Plain x in image pairs (a first layer): the plain weight-gradient tiles, kernel columns sharing each dy load.
+FOR_EACH_WPLAIN(SF_CONV_DEF_WPLAIN)
+static const sf_conv_wplain_fn wplain_tab[4][8] = {FOR_EACH_WPLAIN(SF_CONV_TAB_WPLAIN)};
+static void wgrad_plain_bf16(const sf_conv_wargs *a, int kwn) { wplain_tab[a->nic][kwn](a); }
 
 const sf_conv_isa sf_conv_isa_avx512bf16_pairs = {
     .name = "avx512bf16",
@@ -61,4 +83,6 @@ const sf_conv_isa sf_conv_isa_avx512bf16_pairs = {
     .wgrad = wgrad_bf16,
     .wgrad_multi = wgrad_multi_bf16,
     .wgrad_ocb = 3,
+    .max_kwn = {0, 7, 7, 7},
+    .wgrad_plain = wgrad_plain_bf16,
 };

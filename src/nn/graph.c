@@ -324,12 +324,15 @@ void sf_graph_finalize(sf_graph *g) {
     g->act_arena = sf_aligned_alloc((g->act_floats ? g->act_floats : 16) * sizeof(float));
     g->scratch = sf_aligned_alloc(g->scratch_floats * sizeof(float));
     if (g->bf16 && sf_bf16_supported()) {
-        // A convolution's input and output at once, in bf16, each one image longer (image pairs of an odd batch).
+        // A convolution's input and output at once, in bf16, each one image longer (image pairs of an odd
+        // batch); a first layer's plain input as channel pairs, an odd channel count padded with a zero one.
         size_t most = 16;
         for (int i = 0; i < g->n_layers; i++) {
             const sf_layer *l = &g->layers[i];
-            if (l->kind != SF_L_CONV || l->in == 0) continue;
-            size_t a = g->tensors[l->in].floats, b = g->tensors[l->out].floats;
+            if (l->kind != SF_L_CONV) continue;
+            const sf_tensor *x = &g->tensors[l->in];
+            size_t a = x->floats, b = g->tensors[l->out].floats;
+            if (!x->blocked) a = (size_t)g->max_batch * (size_t)((x->c + 1) / 2 * 2) * x->h * x->w;
             size_t need = a + a / (size_t)g->max_batch + b + b / (size_t)g->max_batch;
             most = need > most ? need : most;
         }

@@ -80,8 +80,9 @@ typedef struct {
     int vb;              // channel block of the blocked layout (sf_vb() at creation); a tensor's own vb may be narrower
     int max_batch;
     bool deterministic;
-    // Convolutions (not a first layer) run in bf16 where the CPU has AVX512_BF16 (sf_conv2d_bf16_ok); their
-    // input and dy are converted into bf16_buf (room for both, as image pairs), one layer at a time.
+    // Convolutions run in bf16 where the CPU has AVX512_BF16 (sf_conv2d_bf16_ok; a first layer unless its
+    // input has a gradient); their input and dy are converted into bf16_buf (room for both, as image pairs;
+    // a first layer's input as channel pairs), one layer at a time.
     bool bf16;
     uint16_t *bf16_buf;
     int n_layers, cap_layers;

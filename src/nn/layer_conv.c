@@ -52,9 +52,12 @@ void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
     sf_free_aligned(l->wpacked);
     sf_conv2d_shape s = layer_shape(g, l, n);
     const sf_tensor *x = &g->tensors[l->in], *y = &g->tensors[l->out];
-    l->bf16 = g->bf16_buf && !l->first && x->blocked && x->vb == 16 && y->vb == 16 && sf_conv2d_bf16_ok(&s);
+    // bf16 where the CPU has it; a first layer too, unless its input wants a gradient (no bf16 backward-data
+    // into plain dx).
+    bool x_ok = l->first ? !x->blocked && !x->grad : x->blocked && x->vb == 16;
+    l->bf16 = g->bf16_buf && x_ok && y->vb == 16 && sf_conv2d_bf16_ok(&s);
     if (l->bf16) {
-        l->plan = sf_conv2d_plan_create_bf16(&s, g->deterministic);
+        l->plan = sf_conv2d_plan_create_bf16(&s, l->first, g->deterministic);
         l->wpacked = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(l->plan) * sizeof(uint16_t));
     } else {
         l->plan = x->blocked && x->vb != y->vb
@@ -70,8 +73,9 @@ void sf_layer_conv_plan(sf_graph *g, sf_layer *l, int n) {
 void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
     const float *b = l->p_b >= 0 ? g->params[l->p_b].data : NULL;
     const sf_tensor *x = &g->tensors[l->in];
-    if (l->bf16) {  // x in bf16 (blocked, n images) into the graph's buffer, then the bf16 plan
-        sf_bf16_from_f32(g->bf16_buf, x->data, x->floats / (size_t)g->max_batch * (size_t)n);
+    if (l->bf16) {  // x in bf16 (blocked, or plain as channel pairs; n images) into the graph's buffer
+        if (l->first) sf_bf16_pair_channels(g->bf16_buf, x->data, n, x->c, (size_t)x->h * x->w);
+        else sf_bf16_from_f32(g->bf16_buf, x->data, x->floats / (size_t)g->max_batch * (size_t)n);
         sf_conv2d_forward_bf16(l->plan, g->tensors[l->out].data, g->bf16_buf, (const uint16_t *)(void *)l->wpacked, b);
         return;
     }
@@ -79,7 +83,8 @@ void sf_layer_conv_forward(sf_graph *g, sf_layer *l, int n) {
 }
 
 // dW (Co,Ci,KH,KW) OIHW and db (Co) into the parameter gradients; dx (layout of x) when requested.
-// bf16 layers: backward-weights on x and dy as bf16 image pairs, backward-data on dy as bf16.
+// bf16 layers: backward-weights on x and dy as bf16 image pairs, backward-data on dy as bf16 (never into a
+// first layer's plain x: those plans exist only where x has no gradient).
 void sf_layer_conv_backward(sf_graph *g, sf_layer *l, int n, float *dx) {
     const sf_tensor *x = &g->tensors[l->in], *y = &g->tensors[l->out];
     const float *dy = y->grad;

@@ -37,7 +37,7 @@ typedef struct {
     bool deterministic;   // passed to the conv plans (fixed-order reductions: bit-reproducible runs)
     uint64_t seed;        // initialisation (PyTorch's default init schemes, drawn from sf_rng)
     float label_smoothing;  // the training loss's (sf_model_loss_backward), as F.cross_entropy's; 0: none
-    bool bf16;            // convolutions but the first in bf16 (all directions) where the CPU has AVX512_BF16
+    bool bf16;            // every convolution in bf16 (all directions) where the CPU has AVX512_BF16
 } sf_model_config;
 
 typedef struct sf_model sf_model;
