@@ -79,7 +79,7 @@ check "evaluate --run at the recorded 80 px reproduces the best val_acc ($racc3 
 [ $? = 2 ] && grep -q -- "--val-size 128: fc1.0.weight has .*simple at 128 px has other weights" "$TMP/bad-val-size.err"
 check "train --model simple --val-size 128 (a larger classifier): exit 2, saying why" $?
 
-# --precision bf16: a ResNet (every convolution but the first on bf16 plans where the CPU has AVX512_BF16)
+# --precision bf16: a ResNet (every convolution on bf16 plans where the CPU has AVX512_BF16)
 # learns; the weights record the precision they were validated with, and evaluate --run uses it to
 # reproduce the best val_acc. On a CPU without AVX512_BF16 the log says so and the weights say fp32.
 RUN4=$TMP/bf16
