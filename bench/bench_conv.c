@@ -23,6 +23,7 @@
 // clock: on an oversubscribed machine it leaves out the time the threads sat preempted (OpenMP threads
 // spinning at barriers still count, alike for both libraries).
 #include "bench/bench.h"
+#include "bench/conv_layer.h"
 #include "bench/onednn_conv.h"
 #include "springfield.h"
 
@@ -98,89 +99,9 @@ static double dnnl_run(sf_onednn_conv *d, int dir) {
     return bench_clock() - t0;
 }
 
-// Our side of one layer: plan, packed weights and blocked tensors; with bf16, also x, dy and the packed
-// weights in bf16 (channel pairs), and x and dy as bf16 image pairs for backward-weights.
-typedef struct {
-    sf_conv2d_plan *plan;
-    sf_conv2d_plan *plan32;  // bf16 first layer: an fp32 plan (weights in wp) for its backward-data
-    float *x, *y, *dy, *dx, *wp, *w, *bias, *dw, *db;
-    bool bf16;
-    uint16_t *x16, *dy16, *wp16, *xp16, *dyp16;  // xp16, dyp16: x and dy as image pairs (backward-weights)
-} our_layer;
-
-// in_vb: the channel block of the previous layer's output (the input of this one unless first).
-static void our_layer_create(our_layer *o, const sf_conv2d_shape *s, bool first, sf_conv2d_algo algo, int in_vb,
-                             bool bf16) {
-    memset(o, 0, sizeof *o);
-    // The engine's channel block for this layer: a first layer of at most 8 channels writes 8-lane
-    // blocks on AVX-512 (sf_vb_first), and the next layer reads them as they are where it can
-    // (sf_conv2d_narrow_x_ok), as in training.
-    int vb = first ? sf_vb_first(s->co) : sf_vb();
-    bool narrow = !first && in_vb != vb && algo == SF_CONV_AUTO && sf_conv2d_narrow_x_ok(s, vb, in_vb);
-    int xvb = narrow ? in_vb : vb;
-    // bf16 where the plan has it: 16-lane blocks (not a narrow input).
-    o->bf16 = bf16 && !narrow && vb == 16 && sf_conv2d_bf16_ok(s);
-    o->plan = o->bf16  ? sf_conv2d_plan_create_bf16(s, first, true)
-              : narrow ? sf_conv2d_plan_create_narrow_x(s, true, vb, xvb)
-                       : sf_conv2d_plan_create_vb(s, first, true, algo, vb);
-    size_t xn = first ? (size_t)s->n * s->ci * s->ih * s->iw : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, xvb);
-    size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, vb), wn = (size_t)s->co * s->ci * s->kh * s->kw;
-    o->x = sf_alloc_uniform(xn, -0.5f, 0.5f, 1);
-    o->dx = sf_alloc_uniform(xn, -0.5f, 0.5f, 2);
-    o->y = sf_alloc_uniform(yn, -0.5f, 0.5f, 3);
-    o->dy = sf_alloc_uniform(yn, -0.5f, 0.5f, 4);
-    o->w = sf_alloc_uniform(wn, -0.5f, 0.5f, 5);
-    o->dw = sf_alloc_uniform(wn, -0.5f, 0.5f, 6);
-    o->bias = sf_alloc_uniform(s->co, -0.5f, 0.5f, 7);
-    o->db = sf_alloc_uniform(s->co, -0.5f, 0.5f, 8);
-    if (o->bf16) {
-        // x: blocked, or a first layer's plain x as channel pairs (an odd count padded with a zero channel)
-        size_t x16n = first ? (size_t)s->n * ((s->ci + 1) / 2 * 2) * s->ih * s->iw : xn;
-        o->x16 = sf_aligned_alloc(x16n * sizeof(uint16_t));
-        o->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
-        o->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(o->plan) * sizeof(uint16_t));
-        if (first) sf_bf16_pair_channels(o->x16, o->x, s->n, s->ci, (size_t)s->ih * s->iw);
-        else sf_bf16_from_f32(o->x16, o->x, xn);
-        sf_bf16_from_f32(o->dy16, o->dy, yn);
-        size_t pairs = (size_t)(s->n + 1) / 2;
-        o->xp16 = sf_aligned_alloc(pairs * (xn / s->n) * 2 * sizeof(uint16_t));
-        o->dyp16 = sf_aligned_alloc(pairs * (yn / s->n) * 2 * sizeof(uint16_t));
-        sf_bf16_pair_images(o->xp16, o->x, s->n, xn / s->n);
-        sf_bf16_pair_images(o->dyp16, o->dy, s->n, yn / s->n);
-        sf_conv2d_pack_weights_bf16(o->plan, o->wp16, o->w);
-        if (first) {
-            o->plan32 = sf_conv2d_plan_create_vb(s, true, true, algo, vb);
-            o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan32) * sizeof(float));
-            sf_conv2d_pack_weights(o->plan32, o->wp, o->w);
-        }
-        return;
-    }
-    o->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(o->plan) * sizeof(float));
-    sf_conv2d_pack_weights(o->plan, o->wp, o->w);
-}
-
-static void our_layer_destroy(our_layer *o) {
-    void *bufs[] = {o->x, o->dx, o->y, o->dy, o->w, o->dw, o->bias, o->db, o->wp, o->x16, o->dy16, o->wp16,
-                    o->xp16, o->dyp16};
-    for (int i = 0; i < 14; i++) sf_free_aligned(bufs[i]);
-    sf_conv2d_plan_destroy(o->plan);
-    sf_conv2d_plan_destroy(o->plan32);
-}
-
-// The algorithm that runs direction dir.
-static const char *our_algo(const our_layer *o, int dir) {
-    return sf_conv2d_plan_dir_algo(dir == 1 && o->plan32 ? o->plan32 : o->plan, dir);
-}
-
-static double our_run(our_layer *o, int dir) {
+static double our_run(const sf_bench_conv_layer *o, int dir) {
     double t0 = bench_clock();
-    if (dir == 0 && o->bf16) sf_conv2d_forward_bf16(o->plan, o->y, o->x16, o->wp16, o->bias);
-    else if (dir == 1 && o->plan32) sf_conv2d_backward_data(o->plan32, o->dx, o->dy, o->wp);
-    else if (dir == 1 && o->bf16) sf_conv2d_backward_data_bf16(o->plan, o->dx, o->dy16, o->wp16);
-    else if (dir == 2 && o->bf16) sf_conv2d_backward_weights_bf16(o->plan, o->dw, o->db, o->dyp16, o->xp16, o->dy);
-    else if (dir == 0) sf_conv2d_forward(o->plan, o->y, o->x, o->wp, o->bias);
-    else if (dir == 1) sf_conv2d_backward_data(o->plan, o->dx, o->dy, o->wp);
-    else sf_conv2d_backward_weights(o->plan, o->dw, o->db, o->dy, o->x);
+    sf_bench_conv_layer_run(o, dir);
     return bench_clock() - t0;
 }
 
@@ -223,9 +144,13 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
         }
         sf_conv2d_shape s = sf_conv2d_shape_make(o->batch, L->ci, h, h, L->co, L->k, L->k, L->s, L->p);
         double flops = 2.0 * s.n * s.co * s.oh * s.ow * (double)s.ci * s.kh * s.kw;
-        our_layer ours;
+        // The engine's channel blocks for this layer: a first layer of at most 8 channels writes 8-lane
+        // blocks on AVX-512 (sf_vb_first), and the next layer reads them as they are where it can
+        // (sf_conv2d_narrow_x_ok), as in training.
+        bool narrow = !first && in_vb != out_vb && o->algo == SF_CONV_AUTO && sf_conv2d_narrow_x_ok(&s, out_vb, in_vb);
+        sf_bench_conv_layer ours;
         sf_onednn_conv dn;
-        our_layer_create(&ours, &s, first, o->algo, in_vb, o->bf16);
+        sf_bench_conv_layer_create(&ours, &s, first, out_vb, narrow ? in_vb : out_vb, o->algo, o->bf16);
         sf_onednn_conv_create(&dn, eng, stream, &s, o->dnnl_bf16 ? dnnl_bf16 : dnnl_f32);
         char shape[96];
         snprintf(shape, sizeof shape, "mb%dic%dih%doc%doh%dkh%dsh%dph%d", s.n, s.ci, s.ih, s.co, s.oh, s.kh, s.sh, s.ph);
@@ -249,16 +174,16 @@ static void bench_model(const char *model, const layer_def *layers, int n_layers
                        "\"threads\":%d,\"clock\":\"%s\",\"algo\":\"%s\",\"gflops\":%.2f,\"peak_pct\":%.1f,\"onednn_gflops\":%.2f,"
                        "\"ratio\":%.3f,\"onednn_dtype\":\"%s\",\"onednn_impl\":\"%s\"}\n",
                        model, size, L->name, shape, dir_names[dir], threads, g_cpu_clock ? "cpu" : "wall",
-                       our_algo(&ours, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0,
+                       sf_bench_conv_layer_algo(&ours, dir), go, 100.0 * go / peak, gd, dn.ok ? go / gd : 0.0,
                        o->dnnl_bf16 ? "bf16" : "f32", dn.ok ? dn.impl[dir] : "");
             else
                 printf("%-6s %3d %-5s %-36s %-5s t%d %-20s %7.1f GF/s %5.1f%% peak  onednn%s %7.1f GF/s  ratio %5.2f%s%s\n",
-                       model, size, L->name, shape, dir_names[dir], threads, our_algo(&ours, dir), go,
+                       model, size, L->name, shape, dir_names[dir], threads, sf_bench_conv_layer_algo(&ours, dir), go,
                        100.0 * go / peak, o->dnnl_bf16 ? "-bf16" : "", gd, dn.ok ? go / gd : 0.0,
                        o->dnnl_bf16 ? "  " : "", o->dnnl_bf16 && dn.ok ? dn.impl[dir] : "");
             fflush(stdout);
         }
-        our_layer_destroy(&ours);
+        sf_bench_conv_layer_destroy(&ours);
         sf_onednn_conv_destroy(&dn);
         h = s.oh;
         if (L->pool_k) h = (h - L->pool_k) / L->pool_s + 1;

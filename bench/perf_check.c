@@ -41,6 +41,7 @@
 // its AVX-512 kernels against our AVX2 ones), SSE41 on scalar. It runs on the OpenMP runtime it shares
 // with us, so --threads sizes both. The header prints both libraries' settings.
 #include "bench/bench.h"
+#include "bench/conv_layer.h"
 #include "bench/onednn_conv.h"
 #include "bench/openblas_dl.h"
 #include "bench/openblas_env.h"
@@ -116,9 +117,9 @@ struct pc_case {
     bool x_plain;                      // conv: plain NCHW input (the first layer)
     int dir;                           // conv vs oneDNN: 0 forward, 1 backward-data, 2 backward-weights
     bool bf16;                         // conv vs oneDNN: both sides in bf16
-    float *a, *b, *c, *x, *w, *wp, *y, *y_ref, *dx, *dy, *dw, *bias, *db;
-    uint16_t *x16, *dy16, *xp16, *dyp16, *wp16;  // bf16: x and dy blocked in channel pairs and as image pairs
+    float *a, *b, *c, *x, *w, *wp, *y, *y_ref;
     sf_conv2d_plan *plan;
+    sf_bench_conv_layer layer;         // conv vs oneDNN: our side
     sf_onednn_conv dn;
     const char *arch;                  // training step: model, input size, batch
     int size, batch;
@@ -137,14 +138,7 @@ static void gemm_blas(pc_case *p) {
 }
 static void conv_ours(pc_case *p) { sf_conv2d_forward(p->plan, p->y, p->x, p->wp, NULL); }
 static void conv_ref(pc_case *p) { sf_conv2d_forward_ref(p->y_ref, p->x, p->w, NULL, &p->conv); }
-static void conv_dir_ours(pc_case *p) {
-    if (p->bf16 && p->dir == 0) sf_conv2d_forward_bf16(p->plan, p->y, p->x16, p->wp16, p->bias);
-    else if (p->bf16 && p->dir == 1) sf_conv2d_backward_data_bf16(p->plan, p->dx, p->dy16, p->wp16);
-    else if (p->bf16) sf_conv2d_backward_weights_bf16(p->plan, p->dw, p->db, p->dyp16, p->xp16, p->dy);
-    else if (p->dir == 0) sf_conv2d_forward(p->plan, p->y, p->x, p->wp, p->bias);
-    else if (p->dir == 1) sf_conv2d_backward_data(p->plan, p->dx, p->dy, p->wp);
-    else sf_conv2d_backward_weights(p->plan, p->dw, p->db, p->dy, p->x);
-}
+static void conv_dir_ours(pc_case *p) { sf_bench_conv_layer_run(&p->layer, p->dir); }
 static void conv_onednn(pc_case *p) { sf_onednn_conv_run(&p->dn, p->dir); }
 static void train_step(pc_case *p) {
     sf_model_forward(p->model, p->x, p->batch, true);
@@ -158,34 +152,8 @@ static dnnl_stream_t g_dnnl_stream;
 
 static void conv_onednn_setup(pc_case *p) {
     const sf_conv2d_shape *s = &p->conv;
-    size_t xn = p->x_plain ? (size_t)s->n * s->ci * s->ih * s->iw
-                           : sf_blocked_floats(s->n, s->ci, s->ih, s->iw, sf_vb());
-    size_t yn = sf_blocked_floats(s->n, s->co, s->oh, s->ow, sf_vb()), wn = (size_t)s->co * s->ci * s->kh * s->kw;
-    p->x = sf_alloc_uniform(xn, -1.0f, 1.0f, 1);
-    p->dx = sf_alloc_uniform(xn, 0.0f, 0.0f, 2);
-    p->y = sf_alloc_uniform(yn, 0.0f, 0.0f, 3);
-    p->dy = sf_alloc_uniform(yn, -0.1f, 0.1f, 4);
-    p->w = sf_alloc_uniform(wn, -0.1f, 0.1f, 5);
-    p->dw = sf_alloc_uniform(wn, 0.0f, 0.0f, 6);
-    p->bias = sf_alloc_uniform((size_t)s->co, -0.1f, 0.1f, 7);
-    p->db = sf_alloc_uniform((size_t)s->co, 0.0f, 0.0f, 8);
-    if (p->bf16) {  // x and dy: n images x (ci|co) channels, blocked, as bf16 slots
-        p->plan = sf_conv2d_plan_create_bf16(s, false, true);  // the bf16 cases are blocked layers
-        p->wp16 = sf_aligned_alloc(sf_conv2d_packed_weights_bf16(p->plan) * sizeof(uint16_t));
-        sf_conv2d_pack_weights_bf16(p->plan, p->wp16, p->w);
-        p->x16 = sf_aligned_alloc(xn * sizeof(uint16_t));
-        p->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
-        p->xp16 = sf_aligned_alloc((size_t)(s->n + 1) / 2 * 2 * (xn / s->n) * sizeof(uint16_t));
-        p->dyp16 = sf_aligned_alloc((size_t)(s->n + 1) / 2 * 2 * (yn / s->n) * sizeof(uint16_t));
-        sf_bf16_from_f32(p->x16, p->x, xn);
-        sf_bf16_from_f32(p->dy16, p->dy, yn);
-        sf_bf16_pair_images(p->xp16, p->x, s->n, xn / s->n);
-        sf_bf16_pair_images(p->dyp16, p->dy, s->n, yn / s->n);
-    } else {
-        p->plan = sf_conv2d_plan_create(s, p->x_plain, true);
-        p->wp = sf_aligned_alloc(sf_conv2d_packed_weights_floats(p->plan) * sizeof(float));
-        sf_conv2d_pack_weights(p->plan, p->wp, p->w);
-    }
+    sf_bench_conv_layer_create(&p->layer, s, p->x_plain, sf_vb(), sf_vb(), SF_CONV_AUTO, p->bf16);
+    if (p->layer.bf16 != p->bf16) sf_die("perf-check: %s: no bf16 plan for this layer here", p->key);
     if (!g_dnnl_eng) {
         SF_DNNL_CHECK(dnnl_engine_create(&g_dnnl_eng, dnnl_cpu, 0));
         SF_DNNL_CHECK(dnnl_stream_create(&g_dnnl_stream, g_dnnl_eng, dnnl_stream_default_flags));
@@ -238,12 +206,13 @@ static void case_setup(pc_case *p) {
 }
 
 static void case_teardown(pc_case *p) {
-    float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref, p->dx, p->dy, p->dw, p->bias, p->db};
+    float *bufs[] = {p->a, p->b, p->c, p->x, p->w, p->wp, p->y, p->y_ref};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sf_free_aligned(bufs[i]);
-    uint16_t *bufs16[] = {p->x16, p->dy16, p->xp16, p->dyp16, p->wp16};
-    for (size_t i = 0; i < sizeof bufs16 / sizeof bufs16[0]; i++) sf_free_aligned(bufs16[i]);
     if (p->plan) sf_conv2d_plan_destroy(p->plan);
-    if (p->kind == PC_CONV_ONEDNN) sf_onednn_conv_destroy(&p->dn);
+    if (p->kind == PC_CONV_ONEDNN) {
+        sf_bench_conv_layer_destroy(&p->layer);
+        sf_onednn_conv_destroy(&p->dn);
+    }
     if (p->opt) sf_opt_free(p->opt);
     if (p->model) sf_model_free(p->model);
     free(p->labels);
