@@ -262,82 +262,70 @@ static void run_reference(float *losses, float **grad0, float **params, size_t *
     sf_model_free(m[1]);
 }
 
-Test(replica, two_replicas_match_the_per_replica_reference) {
-    float a[STEPS], b[STEPS], *pa, *pb, *ga = NULL, *gb = NULL;
+// Two replicas against the per-replica reference (each replica's group has one thread, plan_for) under the
+// current g_eps and g_bf16: losses, first-step gradients and final weights bit for bit. a: the replicas'
+// losses.
+static void replicas_vs_reference(float a[STEPS], const char *what) {
+    float b[STEPS], *pa, *pb, *ga = NULL, *gb = NULL;
     size_t na, nb;
     run_replicas(a, &ga, &pa, &na, 2, 8, false, sgd());
-    sf_set_threads(1);  // each replica's group has one thread (plan_for)
+    sf_set_threads(1);
     run_reference(b, &gb, &pb, &nb, 8, sgd());
     sf_set_threads(0);
     cr_assert_eq(na, nb);
-    for (int s = 0; s < STEPS; s++) cr_log_info("step %d: loss %.9g (2 replicas) %.9g (reference)", s, a[s], b[s]);
-    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "first-step gradients differ");
-    cr_assert(memcmp(a, b, sizeof a) == 0, "losses differ");
-    cr_assert(memcmp(pa, pb, na * sizeof(float)) == 0, "final weights differ");
+    for (int s = 0; s < STEPS; s++)
+        cr_log_info("%s, step %d: loss %.9g (2 replicas) %.9g (reference)", what, s, a[s], b[s]);
+    cr_assert(memcmp(a, b, STEPS * sizeof(float)) == 0, "%s: replica losses differ from the reference's", what);
+    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "%s: first-step gradients differ", what);
+    cr_assert(memcmp(pa, pb, na * sizeof(float)) == 0, "%s: final weights differ", what);
     free(pa);
     free(pb);
     free(ga);
     free(gb);
+}
+
+Test(replica, two_replicas_match_the_per_replica_reference) {
+    float a[STEPS];
+    replicas_vs_reference(a, "fp32");
 }
 
 // Label smoothing reaches the loss of both the replicas and the plain model (the config carries it): two
 // replicas match the per-replica reference bit for bit and one model on a doubled batch, and the plain
 // model's loss is not the one without smoothing.
 Test(replica, label_smoothing_reaches_replicas_and_model) {
-    float a[STEPS], b[STEPS], a2[STEPS], c2[STEPS], plain0[STEPS], *pa, *pb, *pa2, *ga = NULL, *gb = NULL;
-    size_t na, nb, na2;
+    float a[STEPS], a2[STEPS], c2[STEPS], plain0[STEPS], *pa2;
+    size_t na2;
     run_plain(plain0, NULL, 8, true, sgd());
     g_eps = 0.1f;
-    run_replicas(a, &ga, &pa, &na, 2, 8, false, sgd());
-    sf_set_threads(1);
-    run_reference(b, &gb, &pb, &nb, 8, sgd());
-    sf_set_threads(0);
+    replicas_vs_reference(a, "eps 0.1");
     run_replicas(a2, NULL, &pa2, &na2, 2, 8, true, sgd());
     run_plain(c2, NULL, 8, true, sgd());
     g_eps = 0.0f;
     for (int s = 0; s < STEPS; s++)
-        cr_log_info("step %d, eps 0.1: loss %.9g (2 replicas) %.9g (reference); doubled batch %.9g (2 replicas) %.9g "
-                    "(1 model), %.9g (1 model, eps 0)", s, a[s], b[s], a2[s], c2[s], plain0[s]);
-    cr_assert(memcmp(a, b, sizeof a) == 0, "replica losses differ from the reference's");
-    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "first-step gradients differ");
+        cr_log_info("step %d, eps 0.1: doubled batch %.9g (2 replicas) %.9g (1 model), %.9g (1 model, eps 0)", s,
+                    a2[s], c2[s], plain0[s]);
     for (int s = 0; s < STEPS; s++) cr_assert(rel(a2[s], c2[s]) <= LOSS_RTOL, "step %d: %.9g vs %.9g", s, a2[s], c2[s]);
     // At the start the softmax is near uniform, where smoothing changes little; by the last step it shows.
     cr_assert(rel(c2[STEPS - 1], plain0[STEPS - 1]) > 100 * LOSS_RTOL, "smoothing did not change the loss: %.9g",
               c2[STEPS - 1]);
-    free(pa);
-    free(pb);
     free(pa2);
-    free(ga);
-    free(gb);
 }
 
 // bf16 (train --precision bf16) reaches every replica: two bf16 replicas match the bf16 per-replica
 // reference bit for bit, and their loss is not fp32's.
 Test(replica, bf16_reaches_replicas) {
     if (!sf_bf16_supported()) cr_skip_test("no AVX512_BF16 on this CPU or ISA path");
-    float a[STEPS], b[STEPS], fp32[STEPS], *pa, *pb, *pf, *ga = NULL, *gb = NULL;
-    size_t na, nb, nf;
+    float a[STEPS], fp32[STEPS], *pf;
+    size_t nf;
     run_replicas(fp32, NULL, &pf, &nf, 2, 8, false, sgd());
     g_bf16 = true;
-    run_replicas(a, &ga, &pa, &na, 2, 8, false, sgd());
-    sf_set_threads(1);
-    run_reference(b, &gb, &pb, &nb, 8, sgd());
-    sf_set_threads(0);
+    replicas_vs_reference(a, "bf16");
     g_bf16 = false;
-    for (int s = 0; s < STEPS; s++)
-        cr_log_info("step %d, bf16: loss %.9g (2 replicas) %.9g (reference); fp32 %.9g (2 replicas)", s, a[s], b[s],
-                    fp32[s]);
-    cr_assert(memcmp(a, b, sizeof a) == 0, "replica losses differ from the reference's");
-    cr_assert(memcmp(ga, gb, na * sizeof(float)) == 0, "first-step gradients differ");
-    cr_assert(memcmp(pa, pb, na * sizeof(float)) == 0, "final weights differ");
+    for (int s = 0; s < STEPS; s++) cr_log_info("step %d: fp32 loss %.9g (2 replicas)", s, fp32[s]);
     // bf16 rounds every convolution's inputs to 8 significant bits: the loss moves by far more than 1e-5.
     cr_assert(rel(a[STEPS - 1], fp32[STEPS - 1]) > 10 * LOSS_RTOL, "bf16 did not change the loss: %.9g",
               a[STEPS - 1]);
-    free(pa);
-    free(pb);
     free(pf);
-    free(ga);
-    free(gb);
 }
 
 Test(replica, two_replicas_are_bit_reproducible) {
