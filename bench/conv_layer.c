@@ -34,7 +34,8 @@ void sf_bench_conv_layer_create(sf_bench_conv_layer *o, const sf_conv2d_shape *s
     }
     if (!o->bf16) return;
     // x: blocked, or a first layer's plain x as channel pairs (an odd count padded with a zero channel)
-    size_t x16n = first ? (size_t)s->n * ((s->ci + 1) / 2 * 2) * s->ih * s->iw : xn, pairs = (size_t)(s->n + 1) / 2;
+    size_t x16n = first ? sf_bf16_pair_channels_len(s->n, s->ci, (size_t)s->ih * s->iw) : xn;
+    size_t pairs = (size_t)(s->n + 1) / 2;
     o->x16 = sf_aligned_alloc(x16n * sizeof(uint16_t));
     o->dy16 = sf_aligned_alloc(yn * sizeof(uint16_t));
     o->xp16 = sf_aligned_alloc(pairs * (xn / s->n) * 2 * sizeof(uint16_t));

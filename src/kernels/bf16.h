@@ -34,6 +34,10 @@ void sf_bf16_pair_images_ref(uint16_t *dst, const float *src, int n, size_t per_
 // odd c's last pair gets a zero channel. Same rounding as sf_bf16_from_f32.
 void sf_bf16_pair_channels(uint16_t *dst, const float *src, int n, int c, size_t plane);
 void sf_bf16_pair_channels_ref(uint16_t *dst, const float *src, int n, int c, size_t plane);
+// The bf16 values sf_bf16_pair_channels writes: n * 2*ceil(c/2) * plane.
+static inline size_t sf_bf16_pair_channels_len(int n, int c, size_t plane) {
+    return (size_t)n * (size_t)((c + 1) / 2 * 2) * plane;
+}
 
 static inline float sf_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;

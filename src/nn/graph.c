@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/activation.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 #include "kernels/layout.h"
 #include "util/util.h"
@@ -332,7 +333,7 @@ void sf_graph_finalize(sf_graph *g) {
             if (l->kind != SF_L_CONV) continue;
             const sf_tensor *x = &g->tensors[l->in];
             size_t a = x->floats, b = g->tensors[l->out].floats;
-            if (!x->blocked) a = (size_t)g->max_batch * (size_t)((x->c + 1) / 2 * 2) * x->h * x->w;
+            if (!x->blocked) a = sf_bf16_pair_channels_len(g->max_batch, x->c, (size_t)x->h * x->w);
             size_t need = a + a / (size_t)g->max_batch + b + b / (size_t)g->max_batch;
             most = need > most ? need : most;
         }
