@@ -8,11 +8,12 @@ prints one row: the model, training and validation size, balancing, schedule, pr
 started from (--init), epochs, wall clock (the sum of the epochs' seconds: training plus validation, pauses
 between sessions not counted, and not the time of the run it started from), the best validation accuracy
 with its epoch and macro-F1, and the wall clock at which validation accuracy first reached 0.90, 0.95
-and 0.97.
+and 0.97 (with train --val-every, at the first validated epoch past the mark).
 Rows go from the best validation accuracy down. Needs only the standard library.
 """
 import csv
 import json
+import math
 import os
 import sys
 
@@ -32,9 +33,14 @@ def row(folder, name):
         cum.append(elapsed)
     # history.csv keeps 6 decimals; accuracy is a count over n_val, so recover the exact fraction (0.832850
     # would print as 0.8328, the run's own log says 0.8329)
+    # (an epoch that train --val-every did not validate has nan, never a best and never a threshold)
     n_val = cfg.get("n_val")
-    acc = [round(float(r["val_acc"]) * n_val) / n_val if n_val else float(r["val_acc"]) for r in hist]
-    best = max(range(len(hist)), key=lambda i: acc[i])  # the first of equal bests, as train keeps it
+    val = [float(r["val_acc"]) for r in hist]
+    acc = [round(v * n_val) / n_val if n_val and not math.isnan(v) else v for v in val]
+    checked = [i for i in range(len(hist)) if not math.isnan(acc[i])]
+    if not checked:
+        return None
+    best = max(checked, key=lambda i: acc[i])  # the first of equal bests, as train keeps it
 
     def reached(t):
         i = next((i for i, a in enumerate(acc) if a >= t), None)

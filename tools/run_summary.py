@@ -10,6 +10,7 @@ epoch, images/s per epoch, and the per-class F1 of the smallest classes. Needs o
 """
 import argparse
 import csv
+import math
 import os
 import sys
 
@@ -51,7 +52,11 @@ def main():
         else:
             print(f"| {t:.2f} | {rows[hit]['epoch']} | {hms(cum[hit])} |")
 
-    best = max(range(len(rows)), key=lambda i: float(rows[i]["val_acc"]))
+    # epochs that train --val-every did not validate hold nan: never the best
+    checked = [i for i in range(len(rows)) if not math.isnan(float(rows[i]["val_acc"]))]
+    if not checked:
+        sys.exit(f"run_summary: {hist_path}: no validated epoch recorded yet")
+    best = max(checked, key=lambda i: float(rows[i]["val_acc"]))
     print("\n| | epoch | val_acc | macro-F1 | val_loss |")
     print("|---|---|---|---|---|")
     for label, i in (("best", best), ("final", len(rows) - 1)):

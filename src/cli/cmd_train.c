@@ -1,7 +1,8 @@
 // cmd_train.c: `springfield train`: the seed's training recipe on the CPU.
 //
 // Each epoch: train on the class-balanced, augmented sampler; evaluate on the stratified validation
-// split (loss, accuracy, macro-F1); step ReduceLROnPlateau on the validation loss; write
+// split (loss, accuracy, macro-F1; with --val-every N only every N-th epoch and the last, the others
+// record NaN); step ReduceLROnPlateau on the validation loss; write
 // best.safetensors when validation accuracy improves. last.safetensors and the training state
 // (state.safetensors, nn/train_state.h) are written every epoch and every --checkpoint-minutes within
 // one, so `--resume runs/NAME` continues exactly (bit-identical weights with --deterministic and the
@@ -78,6 +79,10 @@ static const sf_opt_spec spec[] = {
      "decay per step from --lr to --min-lr over --epochs, after --warmup-epochs of linear warmup"},
     {"warmup-epochs", SF_OPT_FLOAT, "0", NULL, 0, 1000, "cosine: epochs of linear warmup from lr/W to lr (W steps)"},
     {"min-lr", SF_OPT_FLOAT, "0", NULL, 0, 1e12, "cosine: the learning rate at the end of --epochs"},
+    {"val-every", SF_OPT_INT, "1", NULL, 1, 100000,
+     "validate after every N-th epoch and after the last one; the epochs between record no validation (nan in "
+     "history.csv) and cannot become best.safetensors. Saves the validation time of the others (cosine only: "
+     "ReduceLROnPlateau reads the validation loss every epoch)"},
     {"threads", SF_OPT_INT, "0", NULL, 0, 1024, "compute threads (0: one per core, or OMP_NUM_THREADS)"},
     {"numa", SF_OPT_CHOICE, "auto", "auto|off|interleave", 0, 0,
      "NUMA placement: a model replica per node, threads bound (auto); one model, memory interleaved "
@@ -326,6 +331,13 @@ int sf_cmd_train(int argc, char **argv) {
         json_decref(pool);
         return 2;
     }
+    const int val_every = (int)sf_opt_int(&o, "val-every");
+    if (!cosine && val_every > 1) {
+        fprintf(stderr, "springfield train: --val-every %d needs --schedule cosine (ReduceLROnPlateau steps on "
+                        "the validation loss of every epoch)\n", val_every);
+        json_decref(pool);
+        return 2;
+    }
     if (min_lr > sf_opt_float(&o, "lr")) {
         fprintf(stderr, "springfield train: --min-lr %g is above --lr %g\n", min_lr, sf_opt_float(&o, "lr"));
         json_decref(pool);
@@ -501,6 +513,8 @@ int sf_cmd_train(int argc, char **argv) {
                mc.deterministic ? " deterministic" : "", out);
     sf_run_log(&run, "springfield: %s; cpu profile %s", pl.report, pl.profile);
     if (vm) sf_run_log(&run, "springfield: validation at %d px (training at %d px)", val_size, size);
+    if (val_every > 1)
+        sf_run_log(&run, "springfield: validation after every %d epochs and after epoch %d", val_every, epochs);
     if (mc.bf16)
         sf_run_log(&run, "springfield: precision bf16: %s", sf_bf16_supported()
                    ? "every convolution in bf16, all three directions (AVX512_BF16)"
@@ -622,14 +636,16 @@ int sf_cmd_train(int argc, char **argv) {
             status = report_interrupt(&run, &st, cp.state, argv[-1], out, ckpt_failed == 0);
             break;
         }
-        evaluate(&ev, reps, vm, val_ld, k, yt, yp);
+        // --val-every: an epoch between validations records NaN and cannot become the best.
+        const bool validate = (st.epoch + 1) % val_every == 0 || st.epoch + 1 == epochs;
+        if (validate) evaluate(&ev, reps, vm, val_ld, k, yt, yp);
         sf_epoch_record r = {.epoch = st.epoch + 1,
                              .lr = st.lr,
                              .train_loss = st.n_images ? st.sum_loss / st.n_images : NAN,
                              .train_acc = st.n_images ? (double)st.n_correct / st.n_images : NAN,
-                             .val_loss = ev.loss,
-                             .val_acc = ev.acc,
-                             .val_f1 = ev.macro_f1,
+                             .val_loss = validate ? ev.loss : NAN,
+                             .val_acc = validate ? ev.acc : NAN,
+                             .val_f1 = validate ? ev.macro_f1 : NAN,
                              .seconds = sf_now() - t_epoch,
                              .img_per_s = train_s0 + train_s > 0 ? (imgs0 + imgs_this_run) / (train_s0 + train_s) : 0,
                              .skipped = (int)st.n_skipped};
@@ -637,12 +653,12 @@ int sf_cmd_train(int argc, char **argv) {
         sf_epoch_line(line, sizeof line, &r);
         sf_run_log(&run, "%s", line);
         bool reduced = false;
-        if (!cosine) {
+        if (!cosine) {  // validated every epoch (--val-every 1)
             st.lr = sf_plateau_step(&st.plateau, ev.loss, st.lr, &reduced);
             opt->cfg.lr = st.lr;
         }
         if (reduced) sf_run_log(&run, "springfield: validation loss plateaued: lr %.3g -> %.3g", r.lr, st.lr);
-        if (ev.acc > st.best_acc) {
+        if (validate && ev.acc > st.best_acc) {
             char ep[16], acc[32];
             snprintf(ep, sizeof ep, "%d", r.epoch);
             snprintf(acc, sizeof acc, "%.6f", ev.acc);

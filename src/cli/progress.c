@@ -2,6 +2,7 @@
 #include "cli/progress.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +66,11 @@ void sf_progress_end(sf_progress *p) {
 }
 
 void sf_epoch_line(char *buf, size_t n, const sf_epoch_record *s) {
+    if (isnan(s->val_acc)) {  // an epoch train --val-every did not validate
+        snprintf(buf, n, "epoch %03d lr %.0e train_loss %.4f train_acc %.4f (no validation) %.1fs %.0f img/s",
+                 s->epoch, s->lr, s->train_loss, s->train_acc, s->seconds, s->img_per_s);
+        return;
+    }
     snprintf(buf, n,
              "epoch %03d lr %.0e train_loss %.4f train_acc %.4f val_loss %.4f val_acc %.4f val_f1 %.4f %.1fs "
              "%.0f img/s",

@@ -29,6 +29,7 @@ void sf_progress_update(sf_progress *p, int64_t done, int64_t images, double los
 void sf_progress_end(sf_progress *p);
 
 // "epoch 012 lr 1e-03 train_loss 1.2345 train_acc 0.6543 val_loss ... val_acc ... val_f1 ... 41.2s 512 img/s"
+// (an epoch without validation, NaN val_acc: "... train_acc 0.6543 (no validation) 41.2s 512 img/s")
 void sf_epoch_line(char *buf, size_t n, const sf_epoch_record *s);
 
 #endif

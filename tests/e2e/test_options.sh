@@ -41,6 +41,8 @@ expect_error "label smoothing above 1" "number in \[0, 1\]" train --label-smooth
 expect_error "bad schedule" "plateau|cosine" train --schedule step
 expect_error "warmup without cosine" "belong to --schedule cosine" train --warmup-epochs 1
 expect_error "min-lr above lr" "min-lr 0.01 is above --lr 0.001" train --schedule cosine --min-lr 0.01
+expect_error "val-every without cosine" "val-every 2 needs --schedule cosine" train --val-every 2
+expect_error "val-every 0" "integer in \[1, 100000\]" train --schedule cosine --val-every 0
 expect_error "stray argument" "unexpected argument" train data/
 expect_error "resume of nothing" "cannot read" train --resume "$TMP/nothing"
 
